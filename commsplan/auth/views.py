@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from commsplan.auth import services
+from commsplan.auth.forms import LoginForm, UserCreateForm, UserEditForm
+from commsplan.auth.guard import public, role_required
+from commsplan.auth.models import Role, User
+from commsplan.extensions import db, login_manager
+from commsplan.forms import ConfirmForm
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Logga in för att se sidan."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow local paths after log-in: no open redirect."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("web.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(db.session, form.email.data, form.password.data)
+        if user is None:
+            flash(_("Fel e-postadress eller lösenord."), "error")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user, remember=form.remember.data)
+        flash(_("Du är inloggad."), "success")
+        return redirect(_safe_next(request.args.get("next")))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@public
+def logout():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash(_("Du är utloggad."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/users")
+@role_required(Role.admin)
+def users():
+    rows = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template("auth/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.admin)
+def create_user():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session, form.email.data, form.password.data, Role(form.role.data), form.name.data or ""
+            )
+        except services.AccountError as error:
+            db.session.rollback()
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Kontot %(email)s är skapat.", email=user.email), "success")
+            return redirect(url_for("auth.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@role_required(Role.admin)
+def edit_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=user)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                db.session,
+                user,
+                name=form.name.data or "",
+                role=Role(form.role.data),
+                active=form.active.data,
+                password=form.password.data or "",
+            )
+        except services.AccountError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Kontot %(email)s är sparat.", email=user.email), "success")
+            return redirect(url_for("auth.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/user_form.html", form=form, user=user), status
+
+
+@bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
+@role_required(Role.admin)
+def delete_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if user.id == current_user.id:
+            flash(_("Du kan inte ta bort ditt eget konto."), "error")
+            return redirect(url_for("auth.users"))
+        try:
+            services.delete_user(db.session, user)
+        except services.AccountError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("auth.users"))
+        db.session.commit()
+        flash(_("Kontot %(email)s är borttaget.", email=user.email), "success")
+        return redirect(url_for("auth.users"))
+    return render_template(
+        "confirm_delete.html",
+        form=form,
+        title=_("Ta bort kontot %(email)s?", email=user.email),
+        blockers=[],
+        cancel_url=url_for("auth.users"),
+    )

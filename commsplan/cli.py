@@ -1,0 +1,12 @@
+"""The single ``flask commsplan …`` command group; features hang their commands on it."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.cli import AppGroup
+
+commsplan_cli = AppGroup("commsplan", help="Administrera commsplan.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(commsplan_cli)

@@ -1,0 +1,79 @@
+"""Configuration defaults and the checks that run before the app starts.
+
+Defaults are safe for a developer's machine: SQLite under ``instance/`` and a secret key
+generated once and kept in ``instance/``. Everything can be overridden with ``COMMSPLAN_*``
+environment variables (``app.config.from_prefixed_env("COMMSPLAN")``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the app must not start with the configuration it was given."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + os.path.join(instance_path, "commsplan.db"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": "http://127.0.0.1:5000",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 1025,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_DEFAULT_SENDER": "commsplan <commsplan@example.org>",
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "LANGUAGES": ["sv", "en"],
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PAGE_SIZE": 50,
+    }
+
+
+def _development_secret_key(instance_path: str) -> str:
+    """Return the development secret key, creating it on first use.
+
+    Kept in ``instance/secret_key`` so sessions survive restarts and several processes
+    (web, worker) on one machine agree on it.
+    """
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: if two processes start at once, the first writer wins and both read its key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def finalise(app: Flask) -> None:
+    """Fill in derived settings and refuse unsafe production configuration."""
+    production = str(app.config.get("ENV", "development")).lower() == "production"
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise ConfigurationError(
+                "COMMSPLAN_SECRET_KEY must be set when COMMSPLAN_ENV=production; "
+                "refusing to start with a generated key."
+            )
+        app.config["SECRET_KEY"] = _development_secret_key(app.instance_path)
+    if production:
+        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")

@@ -1,0 +1,14 @@
+"""Registers every feature package with the app: one ``init_app`` per feature."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from commsplan import auth, plan
+
+FEATURES = (auth, plan)
+
+
+def init_app(app: Flask) -> None:
+    for feature in FEATURES:
+        feature.init_app(app)
