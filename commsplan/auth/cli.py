@@ -33,3 +33,28 @@ def create_user_command(email: str, role: str, name: str) -> None:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Skapade {user.email} ({user.role.value}).")
+
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+
+@commsplan_cli.command("demo-admin")
+def demo_admin_command() -> None:
+    """Skapa (en gång) ett demo-administratörskonto och skriv ut inloggningen."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    password_file = Path(current_app.instance_path) / "demo_admin_password"
+    user = services.find_user(db.session, DEMO_ADMIN_EMAIL)
+    if user is None or not password_file.exists():
+        password = services.generate_password()
+        if user is None:
+            services.create_user(db.session, DEMO_ADMIN_EMAIL, password, Role.admin, "Demo-administratör")
+        else:
+            user.set_password(password)
+        db.session.commit()
+        password_file.write_text(password)
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
+    click.echo(f"Demo-administratör: {DEMO_ADMIN_EMAIL}  lösenord: {password}")

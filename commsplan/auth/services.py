@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,10 @@ class AccountError(ValueError):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
 
 
 def find_user(session: Session, email: str) -> User | None:

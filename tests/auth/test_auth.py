@@ -83,3 +83,13 @@ def test_create_user_command_refuses_short_password(runner, session):
     assert result.exit_code != 0
     assert "minst" in result.output
     assert session.scalar(select(User).where(User.email == "cli@example.org")) is None
+
+
+def test_demo_admin_is_created_once_and_its_password_printed_each_time(runner, session, client):
+    first = runner.invoke(args=["commsplan", "demo-admin"])
+    second = runner.invoke(args=["commsplan", "demo-admin"])
+    assert first.exit_code == 0 and first.output == second.output
+    password = first.output.split("lösenord:")[1].strip()
+    assert session.scalar(select(func.count()).select_from(User)) == 1
+    response = client.post("/login", data={"email": "admin@example.org", "password": password})
+    assert response.status_code == 302

@@ -1,0 +1,53 @@
+# commsplan – two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+PO_FILES := $(wildcard commsplan/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+translations: $(MO_FILES)
+
+## Install, migrate, load the demo plan and start web app, delivery worker and mail catcher.
+run: $(STAMP) translations
+	$(FLASK) db upgrade
+	$(FLASK) commsplan demo
+	@bash scripts/run.sh
+
+## The whole test suite: SQLite always, PostgreSQL too when COMMSPLAN_TEST_DATABASE_URL is set.
+test: $(STAMP) translations
+	env -u COMMSPLAN_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@if [ -n "$$COMMSPLAN_TEST_DATABASE_URL" ]; then \
+		echo "--- again on PostgreSQL ($$COMMSPLAN_TEST_DATABASE_URL)"; \
+		$(BIN)/python -m pytest -q $(PYTEST_ARGS); \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check commsplan tests bench wsgi.py
+	$(BIN)/ruff format --check commsplan tests bench wsgi.py
+
+format: $(STAMP)
+	$(BIN)/ruff format commsplan tests bench wsgi.py
+
+migrate: $(STAMP)
+	$(FLASK) db upgrade
+
+## Refresh the message catalogue after changing UI text.
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o commsplan/translations/messages.pot .
+	$(BIN)/pybabel update -i commsplan/translations/messages.pot -d commsplan/translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
