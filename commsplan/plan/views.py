@@ -1,5 +1,840 @@
+"""Pages for the plan's entities: list, view, create, edit and delete.
+
+Every entity follows the same flow through three helpers: ``_form_page`` (validate,
+save through a service, flash, redirect – or the form again with status 400),
+``_delete_page`` (a confirmation page that lists what still refers to the row) and the
+``can_edit`` flag that hides the buttons for viewers. The guard in ``auth.guard``
+already refuses viewers' POSTs; hiding the buttons only keeps the pages honest.
+
+The plan document (``/plan``, ``/plan.md``, ``/plan/edit``) lives in
+``document_views.py`` on this same blueprint.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+
+from commsplan.auth.models import Role
+from commsplan.extensions import db
+from commsplan.forms import ConfirmForm
+from commsplan.plan import crud
+from commsplan.plan.forms import (
+    ChannelForm,
+    ContactFilterForm,
+    ContactForm,
+    DependencyForm,
+    RecipientFilterForm,
+    RecipientForm,
+    ResponsibilityForm,
+    ServiceForm,
+    StakeholderGroupForm,
+    SystemForm,
+    UnitForm,
+)
+from commsplan.plan.labels import label
+from commsplan.plan.models import (
+    Channel,
+    ChannelKind,
+    Contact,
+    Dependency,
+    NeedKind,
+    Recipient,
+    Responsibility,
+    Service,
+    StakeholderGroup,
+    System,
+    Unit,
+    UnitKind,
+)
 
 bp = Blueprint("plan", __name__)
+
+T = TypeVar("T")
+
+
+@bp.app_template_filter("label")
+def label_filter(value: Any) -> str:
+    return label(value)
+
+
+@bp.context_processor
+def editing_allowed() -> dict[str, bool]:
+    return {"can_edit": bool(current_user.is_authenticated and current_user.has_role(Role.coordinator))}
+
+
+# --- The shared flow ---------------------------------------------------------------------
+
+
+def _status() -> int:
+    return 400 if request.method == "POST" else 200
+
+
+def _attach_error(form: FlaskForm, field: str | None, message: str) -> None:
+    target = form._fields.get(field or "") or form._fields.get("name")
+    if target is None:
+        flash(message, "error")
+        return
+    target.errors = [*target.errors, message]
+
+
+def _form_page(
+    form: FlaskForm,
+    *,
+    title: str,
+    save: Callable[[], T],
+    message: Callable[[T], str],
+    done: Callable[[T], str],
+    cancel_url: str,
+    template: str = "plan/crud/form.html",
+    **context: Any,
+) -> Any:
+    if form.validate_on_submit():
+        try:
+            obj = save()
+            db.session.commit()
+        except crud.PlanDataError as error:
+            db.session.rollback()
+            _attach_error(form, error.field, error.message)
+        except IntegrityError:
+            # Our own checks passed, so someone saved a clashing row at the same moment.
+            db.session.rollback()
+            _attach_error(
+                form, None, _("Någon annan sparade samma uppgifter nyss. Kontrollera och försök igen.")
+            )
+        else:
+            flash(message(obj), "success")
+            return redirect(done(obj))
+    return render_template(template, form=form, title=title, cancel_url=cancel_url, **context), _status()
+
+
+def _delete_page(
+    *,
+    title: str,
+    blockers: list[str],
+    delete: Callable[[], None],
+    message: str,
+    done_url: str,
+    cancel_url: str,
+    also_removed: Iterable[str] = (),
+) -> Any:
+    form = ConfirmForm()
+    if not blockers and form.validate_on_submit():
+        try:
+            delete()
+            db.session.commit()
+        except crud.StillReferenced as error:
+            db.session.rollback()
+            blockers = error.blockers
+        else:
+            flash(message, "success")
+            return redirect(done_url)
+    page = render_template(
+        "confirm_delete.html",
+        form=form,
+        title=title,
+        blockers=blockers,
+        also_removed=list(also_removed),
+        cancel_url=cancel_url,
+    )
+    # Refusing a delete is a conflict with existing data, not a malformed request.
+    return page, (409 if blockers and request.method == "POST" else 200)
+
+
+# --- Units -------------------------------------------------------------------------
+
+
+@bp.get("/plan/units")
+def unit_list():
+    return render_template("plan/units/list.html", units=crud.list_units(db.session))
+
+
+@bp.get("/plan/units/<int:unit_id>")
+def unit_detail(unit_id: int):
+    unit = db.get_or_404(Unit, unit_id)
+    return render_template(
+        "plan/units/detail.html", unit=unit, references=crud.unit_blockers(db.session, unit)
+    )
+
+
+def _save_unit(form: UnitForm, unit: Unit | None) -> Unit:
+    return crud.save_unit(
+        db.session,
+        unit,
+        name=form.name.data,
+        kind=UnitKind(form.kind.data),
+        description=form.description.data,
+    )
+
+
+@bp.route("/plan/units/new", methods=["GET", "POST"])
+def unit_create():
+    form = UnitForm()
+    return _form_page(
+        form,
+        title=_("Ny enhet"),
+        save=lambda: _save_unit(form, None),
+        message=lambda u: _("Enheten %(name)s är skapad.", name=u.name),
+        done=lambda u: url_for("plan.unit_detail", unit_id=u.id),
+        cancel_url=url_for("plan.unit_list"),
+    )
+
+
+@bp.route("/plan/units/<int:unit_id>/edit", methods=["GET", "POST"])
+def unit_edit(unit_id: int):
+    unit = db.get_or_404(Unit, unit_id)
+    form = UnitForm(obj=unit)
+    return _form_page(
+        form,
+        title=_("Ändra enheten %(name)s", name=unit.name),
+        save=lambda: _save_unit(form, unit),
+        message=lambda u: _("Enheten %(name)s är sparad.", name=u.name),
+        done=lambda u: url_for("plan.unit_detail", unit_id=u.id),
+        cancel_url=url_for("plan.unit_detail", unit_id=unit.id),
+    )
+
+
+@bp.route("/plan/units/<int:unit_id>/delete", methods=["GET", "POST"])
+def unit_delete(unit_id: int):
+    unit = db.get_or_404(Unit, unit_id)
+    return _delete_page(
+        title=_("Ta bort enheten %(name)s?", name=unit.name),
+        blockers=crud.unit_blockers(db.session, unit),
+        delete=lambda: crud.delete_unit(db.session, unit),
+        message=_("Enheten %(name)s är borttagen.", name=unit.name),
+        done_url=url_for("plan.unit_list"),
+        cancel_url=url_for("plan.unit_detail", unit_id=unit.id),
+    )
+
+
+# --- Channels ------------------------------------------------------------------------
+
+
+@bp.get("/plan/channels")
+def channel_list():
+    return render_template("plan/channels/list.html", channels=crud.list_channels(db.session))
+
+
+@bp.get("/plan/channels/<int:channel_id>")
+def channel_detail(channel_id: int):
+    channel = db.get_or_404(Channel, channel_id)
+    return render_template(
+        "plan/channels/detail.html", channel=channel, references=crud.channel_blockers(db.session, channel)
+    )
+
+
+def _save_channel(form: ChannelForm, channel: Channel | None) -> Channel:
+    return crud.save_channel(
+        db.session,
+        channel,
+        name=form.name.data,
+        kind=ChannelKind(form.kind.data),
+        address=form.address.data,
+        audience=form.audience.data,
+        description=form.description.data,
+    )
+
+
+@bp.route("/plan/channels/new", methods=["GET", "POST"])
+def channel_create():
+    form = ChannelForm()
+    return _form_page(
+        form,
+        title=_("Ny kanal"),
+        save=lambda: _save_channel(form, None),
+        message=lambda c: _("Kanalen %(name)s är skapad.", name=c.name),
+        done=lambda c: url_for("plan.channel_detail", channel_id=c.id),
+        cancel_url=url_for("plan.channel_list"),
+    )
+
+
+@bp.route("/plan/channels/<int:channel_id>/edit", methods=["GET", "POST"])
+def channel_edit(channel_id: int):
+    channel = db.get_or_404(Channel, channel_id)
+    form = ChannelForm(obj=channel)
+    return _form_page(
+        form,
+        title=_("Ändra kanalen %(name)s", name=channel.name),
+        save=lambda: _save_channel(form, channel),
+        message=lambda c: _("Kanalen %(name)s är sparad.", name=c.name),
+        done=lambda c: url_for("plan.channel_detail", channel_id=c.id),
+        cancel_url=url_for("plan.channel_detail", channel_id=channel.id),
+    )
+
+
+@bp.route("/plan/channels/<int:channel_id>/delete", methods=["GET", "POST"])
+def channel_delete(channel_id: int):
+    channel = db.get_or_404(Channel, channel_id)
+    return _delete_page(
+        title=_("Ta bort kanalen %(name)s?", name=channel.name),
+        blockers=crud.channel_blockers(db.session, channel),
+        delete=lambda: crud.delete_channel(db.session, channel),
+        message=_("Kanalen %(name)s är borttagen.", name=channel.name),
+        done_url=url_for("plan.channel_list"),
+        cancel_url=url_for("plan.channel_detail", channel_id=channel.id),
+    )
+
+
+# --- Stakeholder groups ------------------------------------------------------------------
+
+
+@bp.get("/plan/stakeholders")
+def stakeholder_list():
+    return render_template("plan/stakeholders/list.html", groups=crud.list_stakeholder_groups(db.session))
+
+
+@bp.get("/plan/stakeholders/<int:group_id>")
+def stakeholder_detail(group_id: int):
+    group = db.get_or_404(StakeholderGroup, group_id)
+    return render_template("plan/stakeholders/detail.html", group=group)
+
+
+def _save_group(form: StakeholderGroupForm, group: StakeholderGroup | None) -> StakeholderGroup:
+    return crud.save_stakeholder_group(
+        db.session,
+        group,
+        name=form.name.data,
+        need_kind=NeedKind(form.need_kind.data),
+        needs=crud.split_needs(form.needs_text.data),
+        description=form.description.data,
+        position=form.position.data,
+    )
+
+
+_NEEDS_HINT = _l("Ett behov per rad, i den ordning de ska stå i planen.")
+
+
+@bp.route("/plan/stakeholders/new", methods=["GET", "POST"])
+def stakeholder_create():
+    form = StakeholderGroupForm()
+    return _form_page(
+        form,
+        title=_("Ny intressentgrupp"),
+        save=lambda: _save_group(form, None),
+        message=lambda g: _("Intressentgruppen %(name)s är skapad.", name=g.name),
+        done=lambda g: url_for("plan.stakeholder_detail", group_id=g.id),
+        cancel_url=url_for("plan.stakeholder_list"),
+        hints={"needs_text": _NEEDS_HINT, "position": _("Lämna tomt för att lägga gruppen sist.")},
+    )
+
+
+@bp.route("/plan/stakeholders/<int:group_id>/edit", methods=["GET", "POST"])
+def stakeholder_edit(group_id: int):
+    group = db.get_or_404(StakeholderGroup, group_id)
+    form = StakeholderGroupForm(obj=group, needs_text="\n".join(n.text for n in group.needs))
+    return _form_page(
+        form,
+        title=_("Ändra intressentgruppen %(name)s", name=group.name),
+        save=lambda: _save_group(form, group),
+        message=lambda g: _("Intressentgruppen %(name)s är sparad.", name=g.name),
+        done=lambda g: url_for("plan.stakeholder_detail", group_id=g.id),
+        cancel_url=url_for("plan.stakeholder_detail", group_id=group.id),
+        hints={"needs_text": _NEEDS_HINT},
+    )
+
+
+@bp.route("/plan/stakeholders/<int:group_id>/delete", methods=["GET", "POST"])
+def stakeholder_delete(group_id: int):
+    group = db.get_or_404(StakeholderGroup, group_id)
+    also_removed = [_("%(count)s informationsbehov", count=len(group.needs))] if group.needs else []
+    also_removed += [
+        _("Kopplingen till kontakten %(name)s (kontakten finns kvar)", name=c.name) for c in group.contacts
+    ]
+    return _delete_page(
+        title=_("Ta bort intressentgruppen %(name)s?", name=group.name),
+        blockers=[],
+        also_removed=also_removed,
+        delete=lambda: crud.delete_stakeholder_group(db.session, group),
+        message=_("Intressentgruppen %(name)s är borttagen.", name=group.name),
+        done_url=url_for("plan.stakeholder_list"),
+        cancel_url=url_for("plan.stakeholder_detail", group_id=group.id),
+    )
+
+
+# --- Recipients ------------------------------------------------------------------------
+
+
+@bp.get("/plan/recipients")
+def recipient_list():
+    filters = RecipientFilterForm(formdata=request.args)
+    valid = filters.validate()
+    recipients = crud.search_recipients(
+        db.session,
+        crud.RecipientFilter(
+            text=filters.q.data or "" if valid else "",
+            unit_kind=UnitKind(filters.kind.data) if valid and filters.kind.data else None,
+        ),
+    )
+    return render_template(
+        "plan/recipients/list.html", recipients=recipients, filters=filters, filtered=bool(request.args)
+    ), (200 if valid else 400)
+
+
+@bp.get("/plan/recipients/<int:recipient_id>")
+def recipient_detail(recipient_id: int):
+    recipient = db.get_or_404(Recipient, recipient_id)
+    return render_template("plan/recipients/detail.html", recipient=recipient)
+
+
+def _recipient_form(**kwargs: Any) -> RecipientForm:
+    form = RecipientForm(**kwargs)
+    form.set_choices(crud.list_units(db.session), crud.list_channels(db.session))
+    return form
+
+
+def _save_recipient(form: RecipientForm, recipient: Recipient | None) -> Recipient:
+    return crud.save_recipient(
+        db.session,
+        recipient,
+        unit_id=form.unit_id.data,
+        role=form.role.data,
+        channel_id=form.channel_id.data,
+        contact_route=form.contact_route.data,
+        position=form.position.data,
+    )
+
+
+@bp.route("/plan/recipients/new", methods=["GET", "POST"])
+def recipient_create():
+    form = _recipient_form(unit_id=request.args.get("unit", type=int))
+    return _form_page(
+        form,
+        title=_("Ny mottagare av information"),
+        save=lambda: _save_recipient(form, None),
+        message=lambda r: _("Mottagaren %(name)s är skapad.", name=crud.recipient_label(r)),
+        done=lambda r: url_for("plan.recipient_detail", recipient_id=r.id),
+        cancel_url=url_for("plan.recipient_list"),
+        hints={"contact_route": _("Till exempel ”via Easit” eller en funktionsbrevlåda.")},
+    )
+
+
+@bp.route("/plan/recipients/<int:recipient_id>/edit", methods=["GET", "POST"])
+def recipient_edit(recipient_id: int):
+    recipient = db.get_or_404(Recipient, recipient_id)
+    form = _recipient_form(obj=recipient)
+    return _form_page(
+        form,
+        title=_("Ändra mottagaren %(name)s", name=crud.recipient_label(recipient)),
+        save=lambda: _save_recipient(form, recipient),
+        message=lambda r: _("Mottagaren %(name)s är sparad.", name=crud.recipient_label(r)),
+        done=lambda r: url_for("plan.recipient_detail", recipient_id=r.id),
+        cancel_url=url_for("plan.recipient_detail", recipient_id=recipient.id),
+    )
+
+
+@bp.route("/plan/recipients/<int:recipient_id>/delete", methods=["GET", "POST"])
+def recipient_delete(recipient_id: int):
+    recipient = db.get_or_404(Recipient, recipient_id)
+    name = crud.recipient_label(recipient)
+    return _delete_page(
+        title=_("Ta bort mottagaren %(name)s?", name=name),
+        blockers=[],
+        delete=lambda: crud.delete_recipient(db.session, recipient),
+        message=_("Mottagaren %(name)s är borttagen.", name=name),
+        done_url=url_for("plan.recipient_list"),
+        cancel_url=url_for("plan.recipient_detail", recipient_id=recipient.id),
+    )
+
+
+# --- Contacts ------------------------------------------------------------------------
+
+
+@bp.get("/plan/contacts")
+def contact_list():
+    filters = ContactFilterForm(formdata=request.args)
+    units, groups = crud.list_units(db.session), crud.list_stakeholder_groups(db.session)
+    filters.set_choices(units, groups)
+    valid = filters.validate()
+    criteria = crud.ContactFilter()
+    if valid:
+        criteria = crud.ContactFilter(
+            text=filters.q.data or "",
+            unit_id=filters.unit.data,
+            group_id=filters.group.data,
+            active={"1": True, "0": False}.get(filters.active.data or ""),
+        )
+    page = crud.search_contacts(
+        db.session,
+        criteria,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    # Links to other pages keep the filters but not the page number.
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "plan/contacts/list.html", page=page, filters=filters, query=query, filtered=bool(query)
+    ), (200 if valid else 400)
+
+
+@bp.get("/plan/contacts/<int:contact_id>")
+def contact_detail(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    return render_template("plan/contacts/detail.html", contact=contact)
+
+
+def _contact_form(**kwargs: Any) -> ContactForm:
+    form = ContactForm(**kwargs)
+    form.set_choices(crud.list_units(db.session), crud.list_stakeholder_groups(db.session))
+    return form
+
+
+def _save_contact(form: ContactForm, contact: Contact | None) -> Contact:
+    return crud.save_contact(
+        db.session,
+        contact,
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        unit_id=form.unit_id.data,
+        role=form.role.data,
+        language=form.language.data,
+        active=form.active.data,
+        group_ids=form.group_ids.data or [],
+    )
+
+
+@bp.route("/plan/contacts/new", methods=["GET", "POST"])
+def contact_create():
+    form = _contact_form()
+    return _form_page(
+        form,
+        title=_("Ny kontakt"),
+        save=lambda: _save_contact(form, None),
+        message=lambda c: _("Kontakten %(name)s är skapad.", name=c.name),
+        done=lambda c: url_for("plan.contact_detail", contact_id=c.id),
+        cancel_url=url_for("plan.contact_list"),
+        hints={"language": _("Språket som utskick till kontakten skrivs på.")},
+    )
+
+
+@bp.route("/plan/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+def contact_edit(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    form = _contact_form(obj=contact, group_ids=[g.id for g in contact.groups])
+    return _form_page(
+        form,
+        title=_("Ändra kontakten %(name)s", name=contact.name),
+        save=lambda: _save_contact(form, contact),
+        message=lambda c: _("Kontakten %(name)s är sparad.", name=c.name),
+        done=lambda c: url_for("plan.contact_detail", contact_id=c.id),
+        cancel_url=url_for("plan.contact_detail", contact_id=contact.id),
+        hints={"language": _("Språket som utskick till kontakten skrivs på.")},
+    )
+
+
+@bp.route("/plan/contacts/<int:contact_id>/delete", methods=["GET", "POST"])
+def contact_delete(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    return _delete_page(
+        title=_("Ta bort kontakten %(name)s?", name=contact.name),
+        blockers=[],
+        also_removed=[_("Kopplingen till intressentgruppen %(name)s", name=g.name) for g in contact.groups],
+        delete=lambda: crud.delete_contact(db.session, contact),
+        message=_("Kontakten %(name)s är borttagen.", name=contact.name),
+        done_url=url_for("plan.contact_list"),
+        cancel_url=url_for("plan.contact_detail", contact_id=contact.id),
+    )
+
+
+# --- Systems ------------------------------------------------------------------------
+
+
+@bp.get("/plan/systems")
+def system_list():
+    return render_template("plan/systems/list.html", systems=crud.list_systems(db.session))
+
+
+@bp.get("/plan/systems/<int:system_id>")
+def system_detail(system_id: int):
+    system = db.get_or_404(System, system_id)
+    return render_template(
+        "plan/systems/detail.html",
+        system=system,
+        responsibilities=crud.system_responsibilities(db.session, system),
+        dependencies=crud.system_dependencies(db.session, system),
+    )
+
+
+def _system_form(**kwargs: Any) -> SystemForm:
+    form = SystemForm(**kwargs)
+    form.set_choices(crud.list_units(db.session))
+    return form
+
+
+def _save_system(form: SystemForm, system: System | None) -> System:
+    return crud.save_system(
+        db.session,
+        system,
+        name=form.name.data,
+        object_unit_id=form.object_unit_id.data,
+        description=form.description.data,
+    )
+
+
+@bp.route("/plan/systems/new", methods=["GET", "POST"])
+def system_create():
+    form = _system_form()
+    return _form_page(
+        form,
+        title=_("Nytt system"),
+        save=lambda: _save_system(form, None),
+        message=lambda s: _("Systemet %(name)s är skapat.", name=s.name),
+        done=lambda s: url_for("plan.system_detail", system_id=s.id),
+        cancel_url=url_for("plan.system_list"),
+    )
+
+
+@bp.route("/plan/systems/<int:system_id>/edit", methods=["GET", "POST"])
+def system_edit(system_id: int):
+    system = db.get_or_404(System, system_id)
+    form = _system_form(obj=system)
+    return _form_page(
+        form,
+        title=_("Ändra systemet %(name)s", name=system.name),
+        save=lambda: _save_system(form, system),
+        message=lambda s: _("Systemet %(name)s är sparat.", name=s.name),
+        done=lambda s: url_for("plan.system_detail", system_id=s.id),
+        cancel_url=url_for("plan.system_detail", system_id=system.id),
+    )
+
+
+@bp.route("/plan/systems/<int:system_id>/delete", methods=["GET", "POST"])
+def system_delete(system_id: int):
+    system = db.get_or_404(System, system_id)
+    return _delete_page(
+        title=_("Ta bort systemet %(name)s?", name=system.name),
+        blockers=crud.system_blockers(db.session, system),
+        delete=lambda: crud.delete_system(db.session, system),
+        message=_("Systemet %(name)s är borttaget.", name=system.name),
+        done_url=url_for("plan.system_list"),
+        cancel_url=url_for("plan.system_detail", system_id=system.id),
+    )
+
+
+# --- Services and their responsibility rows ----------------------------------------------
+
+
+@bp.get("/plan/services")
+def service_list():
+    return render_template(
+        "plan/services/list.html",
+        services=crud.list_services(db.session),
+        dependencies=crud.list_dependencies(db.session),
+    )
+
+
+@bp.get("/plan/services/<int:service_id>")
+def service_detail(service_id: int):
+    service = db.get_or_404(Service, service_id)
+    return render_template(
+        "plan/services/detail.html",
+        service=service,
+        dependencies=crud.service_dependencies(db.session, service),
+    )
+
+
+def _save_service(form: ServiceForm, service: Service | None) -> Service:
+    return crud.save_service(
+        db.session,
+        service,
+        name=form.name.data,
+        description=form.description.data,
+        position=form.position.data,
+    )
+
+
+@bp.route("/plan/services/new", methods=["GET", "POST"])
+def service_create():
+    form = ServiceForm()
+    return _form_page(
+        form,
+        title=_("Ny e-tjänst"),
+        save=lambda: _save_service(form, None),
+        message=lambda s: _("E-tjänsten %(name)s är skapad.", name=s.name),
+        done=lambda s: url_for("plan.service_detail", service_id=s.id),
+        cancel_url=url_for("plan.service_list"),
+        hints={"position": _("Lämna tomt för att lägga e-tjänsten sist.")},
+    )
+
+
+@bp.route("/plan/services/<int:service_id>/edit", methods=["GET", "POST"])
+def service_edit(service_id: int):
+    service = db.get_or_404(Service, service_id)
+    form = ServiceForm(obj=service)
+    return _form_page(
+        form,
+        title=_("Ändra e-tjänsten %(name)s", name=service.name),
+        save=lambda: _save_service(form, service),
+        message=lambda s: _("E-tjänsten %(name)s är sparad.", name=s.name),
+        done=lambda s: url_for("plan.service_detail", service_id=s.id),
+        cancel_url=url_for("plan.service_detail", service_id=service.id),
+    )
+
+
+@bp.route("/plan/services/<int:service_id>/delete", methods=["GET", "POST"])
+def service_delete(service_id: int):
+    service = db.get_or_404(Service, service_id)
+    return _delete_page(
+        title=_("Ta bort e-tjänsten %(name)s?", name=service.name),
+        blockers=[],
+        also_removed=crud.service_removed_with(db.session, service),
+        delete=lambda: crud.delete_service(db.session, service),
+        message=_("E-tjänsten %(name)s är borttagen.", name=service.name),
+        done_url=url_for("plan.service_list"),
+        cancel_url=url_for("plan.service_detail", service_id=service.id),
+    )
+
+
+def _responsibility_form(**kwargs: Any) -> ResponsibilityForm:
+    form = ResponsibilityForm(**kwargs)
+    form.set_choices(
+        crud.list_systems(db.session), crud.list_units(db.session), crud.list_channels(db.session)
+    )
+    return form
+
+
+def _save_responsibility(
+    form: ResponsibilityForm, service: Service, row: Responsibility | None
+) -> Responsibility:
+    return crud.save_responsibility(
+        db.session,
+        row,
+        service=service,
+        system_id=form.system_id.data,
+        responsible_unit_id=form.responsible_unit_id.data,
+        channel_id=form.channel_id.data,
+        contact_route=form.contact_route.data,
+        comment=form.comment.data,
+        position=form.position.data,
+    )
+
+
+_RESPONSIBILITY_HINTS = {
+    "system_id": _l("Lämna tomt om raden gäller e-tjänsten som helhet."),
+    "contact_route": _l("Till exempel ”e-post till objektledaren” när kanalen inte räcker."),
+}
+
+
+@bp.route("/plan/services/<int:service_id>/responsibilities/new", methods=["GET", "POST"])
+def responsibility_create(service_id: int):
+    service = db.get_or_404(Service, service_id)
+    form = _responsibility_form()
+    return _form_page(
+        form,
+        title=_("Ny ansvarsrad för %(name)s", name=service.name),
+        save=lambda: _save_responsibility(form, service, None),
+        message=lambda r: _("Ansvarsraden %(name)s är skapad.", name=crud.responsibility_label(r)),
+        done=lambda r: url_for("plan.service_detail", service_id=service.id),
+        cancel_url=url_for("plan.service_detail", service_id=service.id),
+        hints=_RESPONSIBILITY_HINTS,
+    )
+
+
+@bp.route("/plan/responsibilities/<int:row_id>/edit", methods=["GET", "POST"])
+def responsibility_edit(row_id: int):
+    row = db.get_or_404(Responsibility, row_id)
+    service = row.service
+    form = _responsibility_form(obj=row)
+    return _form_page(
+        form,
+        title=_("Ändra ansvarsraden %(name)s", name=crud.responsibility_label(row)),
+        save=lambda: _save_responsibility(form, service, row),
+        message=lambda r: _("Ansvarsraden %(name)s är sparad.", name=crud.responsibility_label(r)),
+        done=lambda r: url_for("plan.service_detail", service_id=service.id),
+        cancel_url=url_for("plan.service_detail", service_id=service.id),
+        hints=_RESPONSIBILITY_HINTS,
+    )
+
+
+@bp.route("/plan/responsibilities/<int:row_id>/delete", methods=["GET", "POST"])
+def responsibility_delete(row_id: int):
+    row = db.get_or_404(Responsibility, row_id)
+    service_id, name = row.service_id, crud.responsibility_label(row)
+    return _delete_page(
+        title=_("Ta bort ansvarsraden %(name)s?", name=name),
+        blockers=[],
+        delete=lambda: crud.delete_responsibility(db.session, row),
+        message=_("Ansvarsraden %(name)s är borttagen.", name=name),
+        done_url=url_for("plan.service_detail", service_id=service_id),
+        cancel_url=url_for("plan.service_detail", service_id=service_id),
+    )
+
+
+# --- Dependencies ------------------------------------------------------------------------
+
+
+@bp.get("/plan/dependencies")
+def dependency_list():
+    return render_template("plan/dependencies/list.html", dependencies=crud.list_dependencies(db.session))
+
+
+@bp.get("/plan/dependencies/<int:dependency_id>")
+def dependency_detail(dependency_id: int):
+    dependency = db.get_or_404(Dependency, dependency_id)
+    return render_template("plan/dependencies/detail.html", dependency=dependency)
+
+
+def _dependency_form(**kwargs: Any) -> DependencyForm:
+    form = DependencyForm(**kwargs)
+    form.set_choices(crud.list_services(db.session), crud.list_systems(db.session))
+    return form
+
+
+def _save_dependency(form: DependencyForm, dependency: Dependency | None) -> Dependency:
+    return crud.save_dependency(
+        db.session,
+        dependency,
+        service_id=form.service_id.data,
+        system_id=form.system_id.data,
+        note=form.note.data,
+    )
+
+
+@bp.route("/plan/dependencies/new", methods=["GET", "POST"])
+def dependency_create():
+    form = _dependency_form(
+        service_id=request.args.get("service", type=int), system_id=request.args.get("system", type=int)
+    )
+    return _form_page(
+        form,
+        title=_("Nytt beroende"),
+        save=lambda: _save_dependency(form, None),
+        message=lambda d: _("Beroendet %(name)s är skapat.", name=crud.dependency_label(d)),
+        done=lambda d: url_for("plan.dependency_list"),
+        cancel_url=url_for("plan.dependency_list"),
+    )
+
+
+@bp.route("/plan/dependencies/<int:dependency_id>/edit", methods=["GET", "POST"])
+def dependency_edit(dependency_id: int):
+    dependency = db.get_or_404(Dependency, dependency_id)
+    form = _dependency_form(obj=dependency)
+    return _form_page(
+        form,
+        title=_("Ändra beroendet %(name)s", name=crud.dependency_label(dependency)),
+        save=lambda: _save_dependency(form, dependency),
+        message=lambda d: _("Beroendet %(name)s är sparat.", name=crud.dependency_label(d)),
+        done=lambda d: url_for("plan.dependency_list"),
+        cancel_url=url_for("plan.dependency_detail", dependency_id=dependency.id),
+    )
+
+
+@bp.route("/plan/dependencies/<int:dependency_id>/delete", methods=["GET", "POST"])
+def dependency_delete(dependency_id: int):
+    dependency = db.get_or_404(Dependency, dependency_id)
+    name = crud.dependency_label(dependency)
+    return _delete_page(
+        title=_("Ta bort beroendet %(name)s?", name=name),
+        blockers=[],
+        delete=lambda: crud.delete_dependency(db.session, dependency),
+        message=_("Beroendet %(name)s är borttaget.", name=name),
+        done_url=url_for("plan.dependency_list"),
+        cancel_url=url_for("plan.dependency_detail", dependency_id=dependency.id),
+    )

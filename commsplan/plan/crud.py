@@ -1,0 +1,610 @@
+"""Create, update, delete and search the plan's entities.
+
+Every function takes an explicit ``session`` and leaves committing to the caller, so a
+view can roll back everything if a later step fails. Rules the database would enforce
+(unique names, unique e-mail addresses) are checked here first so people get a message
+on the right field instead of an IntegrityError.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from commsplan.plan.models import (
+    Channel,
+    ChannelKind,
+    Contact,
+    Dependency,
+    InformationNeed,
+    NeedKind,
+    Recipient,
+    Responsibility,
+    Service,
+    StakeholderGroup,
+    System,
+    Unit,
+    UnitKind,
+)
+
+T = TypeVar("T")
+
+
+class PlanDataError(Exception):
+    """Input the plan cannot take; ``field`` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class StillReferenced(PlanDataError):
+    """Deleting would leave other rows pointing at nothing."""
+
+    def __init__(self, blockers: list[str]) -> None:
+        super().__init__(_("Det går inte att ta bort eftersom annat hänvisar hit."))
+        self.blockers = blockers
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a longer list."""
+
+    items: Sequence[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
+    """Run ``stmt`` for one page; a page number past the end gives the last page."""
+    per_page = max(1, per_page)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def _clean(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _is_taken(session: Session, column: Any, value: str, model: type, current_id: int | None) -> bool:
+    # Case-insensitive, so "EPJ" and "epj" cannot both exist as two different things.
+    stmt = select(model.id).where(func.lower(column) == value.lower())
+    if current_id is not None:
+        stmt = stmt.where(model.id != current_id)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _unique_name(session: Session, model: type, name: str | None, current: Any, message: str) -> str:
+    name = _clean(name)
+    if not name:
+        raise PlanDataError(_("Ange ett namn."), "name")
+    if _is_taken(session, model.name, name, model, current.id if current is not None else None):
+        raise PlanDataError(message, "name")
+    return name
+
+
+def _get(session: Session, model: type[T], ident: int | None, field: str, message: str) -> T | None:
+    if ident is None:
+        return None
+    obj = session.get(model, ident)
+    if obj is None:
+        raise PlanDataError(message, field)
+    return obj
+
+
+def _next_position(session: Session, column: Any, *where: Any) -> int:
+    return (session.scalar(select(func.max(column)).where(*where)) or 0) + 1
+
+
+def _add(session: Session, obj: T) -> T:
+    session.add(obj)
+    session.flush()
+    return obj
+
+
+# --- Units -------------------------------------------------------------------------
+
+
+def list_units(session: Session, kind: UnitKind | None = None) -> Sequence[Unit]:
+    stmt = select(Unit).order_by(Unit.kind, Unit.name)
+    if kind is not None:
+        stmt = stmt.where(Unit.kind == kind)
+    return session.scalars(stmt).all()
+
+
+def save_unit(
+    session: Session, unit: Unit | None, *, name: str, kind: UnitKind, description: str = ""
+) -> Unit:
+    name = _unique_name(session, Unit, name, unit, _("Det finns redan en enhet med det namnet."))
+    unit = unit or Unit()
+    unit.name, unit.kind, unit.description = name, kind, _clean(description)
+    return _add(session, unit)
+
+
+def unit_blockers(session: Session, unit: Unit) -> list[str]:
+    blockers = [_("Mottagare: %(name)s", name=recipient_label(r)) for r in unit.recipients]
+    blockers += [_("Kontakt: %(name)s", name=c.name) for c in unit.contacts]
+    systems = session.scalars(select(System).where(System.object_unit_id == unit.id).order_by(System.name))
+    blockers += [_("System: %(name)s", name=s.name) for s in systems]
+    rows = session.scalars(select(Responsibility).where(Responsibility.responsible_unit_id == unit.id))
+    blockers += [_("Ansvarsrad: %(name)s", name=responsibility_label(r)) for r in rows]
+    return blockers
+
+
+def delete_unit(session: Session, unit: Unit) -> None:
+    _delete_unless_blocked(session, unit, unit_blockers(session, unit))
+
+
+# --- Channels ------------------------------------------------------------------------
+
+
+def list_channels(session: Session) -> Sequence[Channel]:
+    return session.scalars(select(Channel).order_by(Channel.name)).all()
+
+
+def save_channel(
+    session: Session,
+    channel: Channel | None,
+    *,
+    name: str,
+    kind: ChannelKind,
+    address: str = "",
+    audience: str = "",
+    description: str = "",
+) -> Channel:
+    name = _unique_name(session, Channel, name, channel, _("Det finns redan en kanal med det namnet."))
+    channel = channel or Channel()
+    channel.name, channel.kind = name, kind
+    channel.address, channel.audience, channel.description = (
+        _clean(address),
+        _clean(audience),
+        _clean(description),
+    )
+    return _add(session, channel)
+
+
+def channel_blockers(session: Session, channel: Channel) -> list[str]:
+    recipients = session.scalars(select(Recipient).where(Recipient.channel_id == channel.id))
+    blockers = [_("Mottagare: %(name)s", name=recipient_label(r)) for r in recipients]
+    rows = session.scalars(select(Responsibility).where(Responsibility.channel_id == channel.id))
+    blockers += [_("Ansvarsrad: %(name)s", name=responsibility_label(r)) for r in rows]
+    return blockers
+
+
+def delete_channel(session: Session, channel: Channel) -> None:
+    _delete_unless_blocked(session, channel, channel_blockers(session, channel))
+
+
+# --- Stakeholder groups ------------------------------------------------------------------
+
+
+def list_stakeholder_groups(session: Session) -> Sequence[StakeholderGroup]:
+    stmt = select(StakeholderGroup).options(selectinload(StakeholderGroup.needs))
+    return session.scalars(stmt.order_by(StakeholderGroup.position, StakeholderGroup.name)).all()
+
+
+def split_needs(text: str | None) -> list[str]:
+    """One need per line; blank lines and list markers people paste in are dropped."""
+    needs = []
+    for line in (text or "").splitlines():
+        line = line.strip().lstrip("•-–*").strip()
+        if line:
+            needs.append(line)
+    return needs
+
+
+def save_stakeholder_group(
+    session: Session,
+    group: StakeholderGroup | None,
+    *,
+    name: str,
+    need_kind: NeedKind,
+    needs: Iterable[str],
+    description: str = "",
+    position: int | None = None,
+) -> StakeholderGroup:
+    name = _unique_name(
+        session, StakeholderGroup, name, group, _("Det finns redan en intressentgrupp med det namnet.")
+    )
+    if group is None:
+        group = StakeholderGroup()
+        if position is None:
+            position = _next_position(session, StakeholderGroup.position)
+    group.name, group.need_kind, group.description = name, need_kind, _clean(description)
+    if position is not None:
+        group.position = position
+    texts = [t.strip() for t in needs if t.strip()]
+    # Reuse the rows that exist so their ids stay stable; the list order is the position.
+    existing = list(group.needs)
+    for index, text in enumerate(texts):
+        if index < len(existing):
+            existing[index].text, existing[index].position = text, index + 1
+        else:
+            group.needs.append(InformationNeed(text=text, position=index + 1))
+    for extra in existing[len(texts) :]:
+        group.needs.remove(extra)
+    return _add(session, group)
+
+
+def delete_stakeholder_group(session: Session, group: StakeholderGroup) -> None:
+    # Contacts only lose the link to the group; the confirmation page says so beforehand.
+    group.contacts.clear()
+    session.delete(group)
+    session.flush()
+
+
+# --- Recipients ------------------------------------------------------------------------
+
+
+def recipient_label(recipient: Recipient) -> str:
+    return f"{recipient.unit.name} – {recipient.role}"
+
+
+@dataclass(frozen=True)
+class RecipientFilter:
+    text: str = ""
+    unit_kind: UnitKind | None = None
+
+
+def search_recipients(session: Session, filters: RecipientFilter) -> Sequence[Recipient]:
+    stmt = (
+        select(Recipient)
+        .join(Recipient.unit)
+        .outerjoin(Recipient.channel)
+        .options(selectinload(Recipient.unit), selectinload(Recipient.channel))
+        .order_by(Unit.kind, Recipient.position, Unit.name, Recipient.role)
+    )
+    if filters.unit_kind is not None:
+        stmt = stmt.where(Unit.kind == filters.unit_kind)
+    text = _clean(filters.text)
+    if text:
+        stmt = stmt.where(
+            or_(
+                Unit.name.icontains(text, autoescape=True),
+                Recipient.role.icontains(text, autoescape=True),
+                Recipient.contact_route.icontains(text, autoescape=True),
+                Channel.name.icontains(text, autoescape=True),
+            )
+        )
+    return session.scalars(stmt).all()
+
+
+def save_recipient(
+    session: Session,
+    recipient: Recipient | None,
+    *,
+    unit_id: int,
+    role: str,
+    channel_id: int | None = None,
+    contact_route: str = "",
+    position: int | None = None,
+) -> Recipient:
+    unit = _get(session, Unit, unit_id, "unit_id", _("Enheten finns inte."))
+    if unit is None:
+        raise PlanDataError(_("Välj en enhet."), "unit_id")
+    channel = _get(session, Channel, channel_id, "channel_id", _("Kanalen finns inte."))
+    role = _clean(role)
+    if not role:
+        raise PlanDataError(_("Ange en roll."), "role")
+    duplicate = select(Recipient.id).where(
+        Recipient.unit_id == unit.id, func.lower(Recipient.role) == role.lower()
+    )
+    if recipient is not None:
+        duplicate = duplicate.where(Recipient.id != recipient.id)
+    if session.scalar(duplicate.limit(1)) is not None:
+        raise PlanDataError(_("%(unit)s har redan en mottagare med den rollen.", unit=unit.name), "role")
+    if recipient is None:
+        recipient = Recipient()
+        if position is None:
+            position = _next_position(session, Recipient.position)
+    recipient.unit, recipient.role, recipient.channel = unit, role, channel
+    recipient.contact_route = _clean(contact_route)
+    if position is not None:
+        recipient.position = position
+    return _add(session, recipient)
+
+
+def delete_recipient(session: Session, recipient: Recipient) -> None:
+    session.delete(recipient)
+    session.flush()
+
+
+# --- Contacts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    text: str = ""
+    unit_id: int | None = None
+    group_id: int | None = None
+    active: bool | None = None
+
+
+def search_contacts(
+    session: Session, filters: ContactFilter, page: int = 1, per_page: int = 50
+) -> Page[Contact]:
+    stmt = select(Contact).options(selectinload(Contact.unit), selectinload(Contact.groups))
+    text = _clean(filters.text)
+    if text:
+        stmt = stmt.where(
+            or_(
+                Contact.name.icontains(text, autoescape=True),
+                Contact.email.icontains(text, autoescape=True),
+                Contact.role.icontains(text, autoescape=True),
+            )
+        )
+    if filters.unit_id is not None:
+        stmt = stmt.where(Contact.unit_id == filters.unit_id)
+    if filters.group_id is not None:
+        stmt = stmt.where(Contact.groups.any(StakeholderGroup.id == filters.group_id))
+    if filters.active is not None:
+        stmt = stmt.where(Contact.active.is_(filters.active))
+    return paginate(session, stmt.order_by(Contact.name, Contact.id), page, per_page)
+
+
+def normalise_email(email: str | None) -> str:
+    return _clean(email).lower()
+
+
+def save_contact(
+    session: Session,
+    contact: Contact | None,
+    *,
+    name: str,
+    email: str,
+    phone: str = "",
+    unit_id: int | None = None,
+    role: str = "",
+    language: str = "sv",
+    active: bool = True,
+    group_ids: Iterable[int] = (),
+) -> Contact:
+    name = _clean(name)
+    if not name:
+        raise PlanDataError(_("Ange ett namn."), "name")
+    email = normalise_email(email)
+    if not email:
+        raise PlanDataError(_("Ange en e-postadress."), "email")
+    if _is_taken(session, Contact.email, email, Contact, contact.id if contact is not None else None):
+        raise PlanDataError(
+            _("Det finns redan en kontakt med e-postadressen %(email)s.", email=email), "email"
+        )
+    if language not in ("sv", "en"):
+        raise PlanDataError(_("Välj svenska eller engelska."), "language")
+    unit = _get(session, Unit, unit_id, "unit_id", _("Enheten finns inte."))
+    ids = sorted(set(group_ids))
+    groups = (
+        session.scalars(select(StakeholderGroup).where(StakeholderGroup.id.in_(ids))).all() if ids else []
+    )
+    if len(groups) != len(ids):
+        raise PlanDataError(_("En av intressentgrupperna finns inte."), "group_ids")
+    contact = contact or Contact()
+    contact.name, contact.email, contact.phone = name, email, _clean(phone)
+    contact.unit, contact.role, contact.language, contact.active = unit, _clean(role), language, active
+    contact.groups = sorted(groups, key=lambda g: (g.position, g.name))
+    return _add(session, contact)
+
+
+def delete_contact(session: Session, contact: Contact) -> None:
+    session.delete(contact)
+    session.flush()
+
+
+# --- Systems ------------------------------------------------------------------------
+
+
+def list_systems(session: Session) -> Sequence[System]:
+    stmt = select(System).options(selectinload(System.object_unit)).order_by(System.name)
+    return session.scalars(stmt).all()
+
+
+def save_system(
+    session: Session,
+    system: System | None,
+    *,
+    name: str,
+    object_unit_id: int | None = None,
+    description: str = "",
+) -> System:
+    name = _unique_name(session, System, name, system, _("Det finns redan ett system med det namnet."))
+    unit = _get(session, Unit, object_unit_id, "object_unit_id", _("Enheten finns inte."))
+    system = system or System()
+    system.name, system.object_unit, system.description = name, unit, _clean(description)
+    return _add(session, system)
+
+
+def system_responsibilities(session: Session, system: System) -> Sequence[Responsibility]:
+    stmt = select(Responsibility).join(Responsibility.service).where(Responsibility.system_id == system.id)
+    return session.scalars(stmt.order_by(Service.position, Service.name)).all()
+
+
+def system_dependencies(session: Session, system: System) -> Sequence[Dependency]:
+    stmt = select(Dependency).outerjoin(Dependency.service).where(Dependency.system_id == system.id)
+    return session.scalars(stmt.order_by(Service.name.nulls_first())).all()
+
+
+def system_blockers(session: Session, system: System) -> list[str]:
+    blockers = [
+        _("Ansvarsrad: %(name)s", name=responsibility_label(r))
+        for r in system_responsibilities(session, system)
+    ]
+    blockers += [
+        _("Beroende: %(name)s", name=dependency_label(d)) for d in system_dependencies(session, system)
+    ]
+    return blockers
+
+
+def delete_system(session: Session, system: System) -> None:
+    _delete_unless_blocked(session, system, system_blockers(session, system))
+
+
+# --- Services and the responsibility table ----------------------------------------------
+
+
+def list_services(session: Session) -> Sequence[Service]:
+    stmt = (
+        select(Service)
+        .options(selectinload(Service.responsibilities))
+        .order_by(Service.position, Service.name)
+    )
+    return session.scalars(stmt).all()
+
+
+def save_service(
+    session: Session,
+    service: Service | None,
+    *,
+    name: str,
+    description: str = "",
+    position: int | None = None,
+) -> Service:
+    name = _unique_name(session, Service, name, service, _("Det finns redan en e-tjänst med det namnet."))
+    if service is None:
+        service = Service()
+        if position is None:
+            position = _next_position(session, Service.position)
+    service.name, service.description = name, _clean(description)
+    if position is not None:
+        service.position = position
+    return _add(session, service)
+
+
+def service_dependencies(session: Session, service: Service) -> Sequence[Dependency]:
+    stmt = select(Dependency).join(Dependency.system).where(Dependency.service_id == service.id)
+    return session.scalars(stmt.order_by(System.name)).all()
+
+
+def service_removed_with(session: Session, service: Service) -> list[str]:
+    """What goes with the service: its own rows of the responsibility table and dependencies."""
+    removed = [_("Ansvarsrad: %(name)s", name=responsibility_label(r)) for r in service.responsibilities]
+    removed += [
+        _("Beroende: %(name)s", name=dependency_label(d)) for d in service_dependencies(session, service)
+    ]
+    return removed
+
+
+def delete_service(session: Session, service: Service) -> None:
+    for dependency in service_dependencies(session, service):
+        session.delete(dependency)
+    session.delete(service)
+    session.flush()
+
+
+def responsibility_label(row: Responsibility) -> str:
+    system = row.system.name if row.system is not None else _("utan system")
+    return f"{row.service.name} × {system}"
+
+
+def save_responsibility(
+    session: Session,
+    row: Responsibility | None,
+    *,
+    service: Service,
+    system_id: int | None = None,
+    responsible_unit_id: int | None = None,
+    channel_id: int | None = None,
+    contact_route: str = "",
+    comment: str = "",
+    position: int | None = None,
+) -> Responsibility:
+    system = _get(session, System, system_id, "system_id", _("Systemet finns inte."))
+    unit = _get(session, Unit, responsible_unit_id, "responsible_unit_id", _("Enheten finns inte."))
+    channel = _get(session, Channel, channel_id, "channel_id", _("Kanalen finns inte."))
+    # The unique constraint does not catch two rows without a system (NULLs differ), so check here.
+    duplicate = select(Responsibility.id).where(
+        Responsibility.service_id == service.id,
+        Responsibility.system_id.is_(None) if system is None else Responsibility.system_id == system.id,
+    )
+    if row is not None:
+        duplicate = duplicate.where(Responsibility.id != row.id)
+    if session.scalar(duplicate.limit(1)) is not None:
+        raise PlanDataError(_("E-tjänsten har redan en ansvarsrad för det systemet."), "system_id")
+    if row is None:
+        row = Responsibility(service=service)
+        if position is None:
+            position = _next_position(
+                session, Responsibility.position, Responsibility.service_id == service.id
+            )
+    row.system, row.responsible_unit, row.channel = system, unit, channel
+    row.contact_route, row.comment = _clean(contact_route), _clean(comment)
+    if position is not None:
+        row.position = position
+    return _add(session, row)
+
+
+def delete_responsibility(session: Session, row: Responsibility) -> None:
+    row.service.responsibilities.remove(row)
+    session.flush()
+
+
+# --- Dependencies ------------------------------------------------------------------------
+
+
+def dependency_label(dependency: Dependency) -> str:
+    service = dependency.service.name if dependency.service is not None else _("Alla e-tjänster")
+    return f"{service} → {dependency.system.name}"
+
+
+def list_dependencies(session: Session) -> Sequence[Dependency]:
+    stmt = (
+        select(Dependency)
+        .join(Dependency.system)
+        .outerjoin(Dependency.service)
+        .order_by(Service.name.nulls_first(), System.name)
+    )
+    return session.scalars(stmt).all()
+
+
+def save_dependency(
+    session: Session, dependency: Dependency | None, *, service_id: int | None, system_id: int, note: str = ""
+) -> Dependency:
+    service = _get(session, Service, service_id, "service_id", _("E-tjänsten finns inte."))
+    system = _get(session, System, system_id, "system_id", _("Systemet finns inte."))
+    if system is None:
+        raise PlanDataError(_("Välj ett system."), "system_id")
+    duplicate = select(Dependency.id).where(
+        Dependency.system_id == system.id,
+        Dependency.service_id.is_(None) if service is None else Dependency.service_id == service.id,
+    )
+    if dependency is not None:
+        duplicate = duplicate.where(Dependency.id != dependency.id)
+    if session.scalar(duplicate.limit(1)) is not None:
+        raise PlanDataError(_("Beroendet finns redan."), "system_id")
+    dependency = dependency or Dependency()
+    dependency.service, dependency.system, dependency.note = service, system, _clean(note)
+    return _add(session, dependency)
+
+
+def delete_dependency(session: Session, dependency: Dependency) -> None:
+    session.delete(dependency)
+    session.flush()
+
+
+def _delete_unless_blocked(session: Session, obj: object, blockers: list[str]) -> None:
+    if blockers:
+        raise StillReferenced(blockers)
+    session.delete(obj)
+    session.flush()
