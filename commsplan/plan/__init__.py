@@ -6,6 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.plan import cli, models, views  # noqa: F401
+    from commsplan.plan import cli, document_views, models, views  # noqa: F401
 
     app.register_blueprint(views.bp)
