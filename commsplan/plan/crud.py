@@ -543,11 +543,13 @@ def save_responsibility(
     if session.scalar(duplicate.limit(1)) is not None:
         raise PlanDataError(_("E-tjänsten har redan en ansvarsrad för det systemet."), "system_id")
     if row is None:
-        row = Responsibility(service=service)
+        # Position first: the new row joins service.responsibilities at once, and a query
+        # would then autoflush it half-made.
         if position is None:
             position = _next_position(
                 session, Responsibility.position, Responsibility.service_id == service.id
             )
+        row = Responsibility(service=service)
     row.system, row.responsible_unit, row.channel = system, unit, channel
     row.contact_route, row.comment = _clean(contact_route), _clean(comment)
     if position is not None:
