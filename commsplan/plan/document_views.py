@@ -121,6 +121,9 @@ class ItemKind:
     document_anchor: str
 
 
+# Spelled out in the URL rule so the entity pages' /plan/<entity> routes never collide.
+_KIND = "<any(goals, guidelines, checklist, collaborations):kind>"
+
 KINDS: dict[str, ItemKind] = {
     "goals": ItemKind(Goal, GoalForm, _l("Kommunikationsmål"), _l("mål"), (("text", _l("Mål")),), "mal"),
     "guidelines": ItemKind(
@@ -171,7 +174,7 @@ def _needs_plan(config: ItemKind) -> bool:
     return config.model is not Collaboration and current_plan(db.session) is None
 
 
-@bp.get("/plan/<kind>/")
+@bp.get(f"/plan/{_KIND}/")
 @role_required(Role.coordinator)
 def document_items(kind: str):
     config = _kind(kind)
@@ -184,7 +187,7 @@ def document_items(kind: str):
     )
 
 
-@bp.route("/plan/<kind>/new", methods=["GET", "POST"])
+@bp.route(f"/plan/{_KIND}/new", methods=["GET", "POST"])
 @role_required(Role.coordinator)
 def document_item_new(kind: str):
     config = _kind(kind)
@@ -208,7 +211,7 @@ def document_item_new(kind: str):
     ), status
 
 
-@bp.route("/plan/<kind>/<int:item_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/plan/{_KIND}/<int:item_id>/edit", methods=["GET", "POST"])
 @role_required(Role.coordinator)
 def document_item_edit(kind: str, item_id: int):
     config = _kind(kind)
@@ -230,7 +233,7 @@ def document_item_edit(kind: str, item_id: int):
     ), status
 
 
-@bp.route("/plan/<kind>/<int:item_id>/delete", methods=["GET", "POST"])
+@bp.route(f"/plan/{_KIND}/<int:item_id>/delete", methods=["GET", "POST"])
 @role_required(Role.coordinator)
 def document_item_delete(kind: str, item_id: int):
     config = _kind(kind)
@@ -255,7 +258,7 @@ def _shorten(text: str, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-@bp.post("/plan/<kind>/<int:item_id>/move/<any(up, down):direction>")
+@bp.post(f"/plan/{_KIND}/<int:item_id>/move/<any(up, down):direction>")
 def document_item_move(kind: str, item_id: int, direction: str):
     config = _kind(kind)
     item = _item(config, item_id)

@@ -7,7 +7,17 @@ from sqlalchemy import func, select
 
 from commsplan.auth.models import Role
 from commsplan.plan.demo import load_demo
-from commsplan.plan.models import ChecklistQuestion, Collaboration, Goal, Guideline, Plan
+from commsplan.plan.models import (
+    ChecklistQuestion,
+    Collaboration,
+    Dependency,
+    Goal,
+    Guideline,
+    Plan,
+    Service,
+    System,
+)
+from tests import factories
 
 SECTION_ORDER = [
     "Syfte",
@@ -233,3 +243,19 @@ def test_unknown_list_or_item_is_not_found(client, auth, demo_plan):
     auth.login(Role.coordinator)
     assert client.get("/plan/nothing/").status_code == 404
     assert client.get("/plan/goals/999999/edit").status_code == 404
+
+
+def test_document_is_generated_from_the_rows(client, auth, session, demo_plan):
+    unit = factories.make_unit(session, name="Region | Test <b>")
+    factories.make_recipient(session, unit=unit, role="Samordnare | kväll", position=99)
+    service = session.scalar(select(Service).where(Service.name == "Journalen"))
+    system = session.scalar(select(System).where(System.name == "KST"))
+    session.add(Dependency(service=service, system=system, note="Endast vid inloggning"))
+    session.commit()
+    auth.login(Role.viewer)
+    page = client.get("/plan").get_data(as_text=True)
+    assert "Region | Test &lt;b&gt;" in page
+    assert "Beroenden per e-tjänst" in page and "Endast vid inloggning" in page
+    markdown = client.get("/plan.md").get_data(as_text=True)
+    assert r"| Region \| Test \<b\> | Samordnare \| kväll |" in markdown
+    assert "| Journalen | KST | Endast vid inloggning |" in markdown
