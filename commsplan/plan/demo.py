@@ -197,7 +197,6 @@ EXT = UnitKind.external
 
 # Units that the tables refer to but that receive nothing themselves.
 EXTRA_UNITS: list[tuple[str, UnitKind, str]] = [
-    ("Invånartjänster e-hälsa", OBJ, "Objektet som äger planen och 1177 e-tjänsterna i regionen."),
     ("VSS Resurscentrum", ADM, "Administrerar behörigheter för primärvård och privata vårdgivare."),
     ("Blodcentralen", ADM, ""),
     ("Folktandvården", ADM, ""),

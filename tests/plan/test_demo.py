@@ -112,6 +112,9 @@ def test_demo_loads_region_uppsala_plan_in_the_original_wording(runner, session)
         "RiS",
         "Rådgivningsstöd 1177",
     ]
+    # MedBild is the one further object the responsibility table needs.
+    object_units = session.scalars(select(Unit.name).where(Unit.kind == UnitKind.system_object)).all()
+    assert sorted(object_units) == sorted([name for name, _role in objects] + ["MedBild"])
     epj = next(r for r in recipients if r.unit.name == "EPJ")
     assert epj.channel.name == "Easit"
 
