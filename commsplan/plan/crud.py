@@ -144,12 +144,24 @@ def save_unit(
     return _add(session, unit)
 
 
+def unit_systems(session: Session, unit: Unit) -> Sequence[System]:
+    return session.scalars(select(System).where(System.object_unit_id == unit.id).order_by(System.name)).all()
+
+
+def unit_responsibilities(session: Session, unit: Unit) -> Sequence[Responsibility]:
+    stmt = (
+        select(Responsibility)
+        .join(Responsibility.service)
+        .where(Responsibility.responsible_unit_id == unit.id)
+    )
+    return session.scalars(stmt.order_by(Service.position, Service.name, Responsibility.position)).all()
+
+
 def unit_blockers(session: Session, unit: Unit) -> list[str]:
     blockers = [_("Mottagare: %(name)s", name=recipient_label(r)) for r in unit.recipients]
     blockers += [_("Kontakt: %(name)s", name=c.name) for c in unit.contacts]
-    systems = session.scalars(select(System).where(System.object_unit_id == unit.id).order_by(System.name))
-    blockers += [_("System: %(name)s", name=s.name) for s in systems]
-    rows = session.scalars(select(Responsibility).where(Responsibility.responsible_unit_id == unit.id))
+    blockers += [_("System: %(name)s", name=s.name) for s in unit_systems(session, unit)]
+    rows = unit_responsibilities(session, unit)
     blockers += [_("Ansvarsrad: %(name)s", name=responsibility_label(r)) for r in rows]
     return blockers
 

@@ -160,7 +160,10 @@ def unit_list():
 def unit_detail(unit_id: int):
     unit = db.get_or_404(Unit, unit_id)
     return render_template(
-        "plan/units/detail.html", unit=unit, references=crud.unit_blockers(db.session, unit)
+        "plan/units/detail.html",
+        unit=unit,
+        systems=crud.unit_systems(db.session, unit),
+        responsibilities=crud.unit_responsibilities(db.session, unit),
     )
 
 
