@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -135,12 +135,19 @@ def app_config(tmp_path: Path, smtp_server: tuple[Controller, Outbox], _sqlite_t
 def app(app_config: dict[str, Any], _postgres_schema_ready: bool, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     monkeypatch.setenv("COMMSPLAN_INSTANCE_PATH", str(tmp_path / "instance"))
     application = create_app(app_config)
+    # Tests hold one app context open (for `session`), so requests would share `g` – and with it
+    # Flask-Login's and Flask-Babel's per-request caches. Real requests each get a fresh `g`.
+    request_started.connect(_fresh_g, application)
     with application.app_context():
         if _postgres_schema_ready:
             _truncate_all()
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+def _fresh_g(sender: Flask, **extra: Any) -> None:
+    g.__dict__.clear()
 
 
 @pytest.fixture
