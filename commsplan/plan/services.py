@@ -4,10 +4,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from commsplan.plan.models import Channel, Contact, Plan, Recipient, Service, StakeholderGroup
+from commsplan.plan.models import (
+    Channel,
+    ChecklistQuestion,
+    Collaboration,
+    Contact,
+    Dependency,
+    Goal,
+    Guideline,
+    InformationNeed,
+    Plan,
+    Recipient,
+    Responsibility,
+    Service,
+    StakeholderGroup,
+    System,
+    Unit,
+)
+from commsplan.timeutil import utcnow
+
+# Everything the plan document shows; a change to any of them is a change to the plan.
+DOCUMENT_CONTENT = (
+    StakeholderGroup,
+    InformationNeed,
+    Unit,
+    Channel,
+    Recipient,
+    System,
+    Service,
+    Responsibility,
+    Dependency,
+    Collaboration,
+    Goal,
+    Guideline,
+    ChecklistQuestion,
+)
 
 
 @dataclass(frozen=True)
@@ -37,3 +73,22 @@ def overview(session: Session) -> Overview:
         channels=_count(session, Channel),
         services=_count(session, Service),
     )
+
+
+def _touch_plan_when_content_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    """Keep ``Plan.updated_at`` true whichever page changed the plan's content."""
+    changed = any(
+        isinstance(obj, DOCUMENT_CONTENT) and (obj in session.new or obj in session.deleted or session.is_modified(obj))
+        for obj in (*session.new, *session.dirty, *session.deleted)
+    )
+    if not changed:
+        return
+    with session.no_autoflush:
+        plan = current_plan(session)
+    if plan is not None:
+        plan.updated_at = utcnow()
+
+
+def track_plan_changes() -> None:
+    if not event.contains(Session, "before_flush", _touch_plan_when_content_changes):
+        event.listen(Session, "before_flush", _touch_plan_when_content_changes)

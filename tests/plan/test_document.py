@@ -259,3 +259,21 @@ def test_document_is_generated_from_the_rows(client, auth, session, demo_plan):
     markdown = client.get("/plan.md").get_data(as_text=True)
     assert r"| Region \| Test \<b\> | Samordnare \| kväll |" in markdown
     assert "| Journalen | KST | Endast vid inloggning |" in markdown
+
+
+def test_editing_plan_content_elsewhere_moves_the_documents_updated_time(client, auth, session, runner):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from commsplan.plan.models import Channel, Plan
+
+    runner.invoke(args=["commsplan", "demo"])
+    plan = session.scalar(select(Plan))
+    plan.updated_at = datetime(2020, 1, 1, tzinfo=UTC)
+    session.commit()
+    channel = session.scalar(select(Channel).order_by(Channel.id))
+    channel.audience = "Alla kontaktpersoner"
+    session.commit()
+    session.expire_all()
+    assert session.scalar(select(Plan)).updated_at.year > 2020
