@@ -3,8 +3,9 @@
 Every entity follows the same flow through three helpers: ``_form_page`` (validate,
 save through a service, flash, redirect – or the form again with status 400),
 ``_delete_page`` (a confirmation page that lists what still refers to the row) and the
-``can_edit`` flag that hides the buttons for viewers. The guard in ``auth.guard``
-already refuses viewers' POSTs; hiding the buttons only keeps the pages honest.
+``can_edit`` flag that hides the buttons for viewers. Form and confirmation pages are
+``role_required(coordinator)`` for GET too, so a viewer following an old link gets a
+clear 403 instead of a form they cannot send.
 
 The plan document (``/plan``, ``/plan.md``, ``/plan/edit``) lives in
 ``document_views.py`` on this same blueprint.
@@ -22,6 +23,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
+from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
@@ -178,6 +180,7 @@ def _save_unit(form: UnitForm, unit: Unit | None) -> Unit:
 
 
 @bp.route("/plan/units/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def unit_create():
     form = UnitForm()
     return _form_page(
@@ -191,6 +194,7 @@ def unit_create():
 
 
 @bp.route("/plan/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def unit_edit(unit_id: int):
     unit = db.get_or_404(Unit, unit_id)
     form = UnitForm(obj=unit)
@@ -205,6 +209,7 @@ def unit_edit(unit_id: int):
 
 
 @bp.route("/plan/units/<int:unit_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def unit_delete(unit_id: int):
     unit = db.get_or_404(Unit, unit_id)
     return _delete_page(
@@ -246,6 +251,7 @@ def _save_channel(form: ChannelForm, channel: Channel | None) -> Channel:
 
 
 @bp.route("/plan/channels/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def channel_create():
     form = ChannelForm()
     return _form_page(
@@ -259,6 +265,7 @@ def channel_create():
 
 
 @bp.route("/plan/channels/<int:channel_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def channel_edit(channel_id: int):
     channel = db.get_or_404(Channel, channel_id)
     form = ChannelForm(obj=channel)
@@ -273,6 +280,7 @@ def channel_edit(channel_id: int):
 
 
 @bp.route("/plan/channels/<int:channel_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def channel_delete(channel_id: int):
     channel = db.get_or_404(Channel, channel_id)
     return _delete_page(
@@ -315,6 +323,7 @@ _NEEDS_HINT = _l("Ett behov per rad, i den ordning de ska stå i planen.")
 
 
 @bp.route("/plan/stakeholders/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def stakeholder_create():
     form = StakeholderGroupForm()
     return _form_page(
@@ -329,6 +338,7 @@ def stakeholder_create():
 
 
 @bp.route("/plan/stakeholders/<int:group_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def stakeholder_edit(group_id: int):
     group = db.get_or_404(StakeholderGroup, group_id)
     form = StakeholderGroupForm(obj=group, needs_text="\n".join(n.text for n in group.needs))
@@ -344,6 +354,7 @@ def stakeholder_edit(group_id: int):
 
 
 @bp.route("/plan/stakeholders/<int:group_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def stakeholder_delete(group_id: int):
     group = db.get_or_404(StakeholderGroup, group_id)
     also_removed = [_("%(count)s informationsbehov", count=len(group.needs))] if group.needs else []
@@ -405,6 +416,7 @@ def _save_recipient(form: RecipientForm, recipient: Recipient | None) -> Recipie
 
 
 @bp.route("/plan/recipients/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def recipient_create():
     form = _recipient_form(unit_id=request.args.get("unit", type=int))
     return _form_page(
@@ -419,6 +431,7 @@ def recipient_create():
 
 
 @bp.route("/plan/recipients/<int:recipient_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def recipient_edit(recipient_id: int):
     recipient = db.get_or_404(Recipient, recipient_id)
     form = _recipient_form(obj=recipient)
@@ -433,6 +446,7 @@ def recipient_edit(recipient_id: int):
 
 
 @bp.route("/plan/recipients/<int:recipient_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def recipient_delete(recipient_id: int):
     recipient = db.get_or_404(Recipient, recipient_id)
     name = crud.recipient_label(recipient)
@@ -504,6 +518,7 @@ def _save_contact(form: ContactForm, contact: Contact | None) -> Contact:
 
 
 @bp.route("/plan/contacts/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def contact_create():
     form = _contact_form()
     return _form_page(
@@ -518,6 +533,7 @@ def contact_create():
 
 
 @bp.route("/plan/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def contact_edit(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     form = _contact_form(obj=contact, group_ids=[g.id for g in contact.groups])
@@ -533,6 +549,7 @@ def contact_edit(contact_id: int):
 
 
 @bp.route("/plan/contacts/<int:contact_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def contact_delete(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     return _delete_page(
@@ -582,6 +599,7 @@ def _save_system(form: SystemForm, system: System | None) -> System:
 
 
 @bp.route("/plan/systems/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def system_create():
     form = _system_form()
     return _form_page(
@@ -595,6 +613,7 @@ def system_create():
 
 
 @bp.route("/plan/systems/<int:system_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def system_edit(system_id: int):
     system = db.get_or_404(System, system_id)
     form = _system_form(obj=system)
@@ -609,6 +628,7 @@ def system_edit(system_id: int):
 
 
 @bp.route("/plan/systems/<int:system_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def system_delete(system_id: int):
     system = db.get_or_404(System, system_id)
     return _delete_page(
@@ -654,6 +674,7 @@ def _save_service(form: ServiceForm, service: Service | None) -> Service:
 
 
 @bp.route("/plan/services/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def service_create():
     form = ServiceForm()
     return _form_page(
@@ -668,6 +689,7 @@ def service_create():
 
 
 @bp.route("/plan/services/<int:service_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def service_edit(service_id: int):
     service = db.get_or_404(Service, service_id)
     form = ServiceForm(obj=service)
@@ -682,6 +704,7 @@ def service_edit(service_id: int):
 
 
 @bp.route("/plan/services/<int:service_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def service_delete(service_id: int):
     service = db.get_or_404(Service, service_id)
     return _delete_page(
@@ -726,6 +749,7 @@ _RESPONSIBILITY_HINTS = {
 
 
 @bp.route("/plan/services/<int:service_id>/responsibilities/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def responsibility_create(service_id: int):
     service = db.get_or_404(Service, service_id)
     form = _responsibility_form()
@@ -741,6 +765,7 @@ def responsibility_create(service_id: int):
 
 
 @bp.route("/plan/responsibilities/<int:row_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def responsibility_edit(row_id: int):
     row = db.get_or_404(Responsibility, row_id)
     service = row.service
@@ -757,6 +782,7 @@ def responsibility_edit(row_id: int):
 
 
 @bp.route("/plan/responsibilities/<int:row_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def responsibility_delete(row_id: int):
     row = db.get_or_404(Responsibility, row_id)
     service_id, name = row.service_id, crud.responsibility_label(row)
@@ -801,6 +827,7 @@ def _save_dependency(form: DependencyForm, dependency: Dependency | None) -> Dep
 
 
 @bp.route("/plan/dependencies/new", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def dependency_create():
     form = _dependency_form(
         service_id=request.args.get("service", type=int), system_id=request.args.get("system", type=int)
@@ -816,6 +843,7 @@ def dependency_create():
 
 
 @bp.route("/plan/dependencies/<int:dependency_id>/edit", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def dependency_edit(dependency_id: int):
     dependency = db.get_or_404(Dependency, dependency_id)
     form = _dependency_form(obj=dependency)
@@ -830,6 +858,7 @@ def dependency_edit(dependency_id: int):
 
 
 @bp.route("/plan/dependencies/<int:dependency_id>/delete", methods=["GET", "POST"])
+@role_required(Role.coordinator)
 def dependency_delete(dependency_id: int):
     dependency = db.get_or_404(Dependency, dependency_id)
     name = crud.dependency_label(dependency)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from sqlalchemy import select
 
 from commsplan.auth.models import Role
-from commsplan.plan.models import Dependency, Responsibility
+from commsplan.plan.models import Dependency, Responsibility, Unit
 from tests import factories
 
 ENTITY_PAGES = [
@@ -100,3 +103,30 @@ def test_unknown_ids_are_404(client, auth):
     for kind in ENTITY_PAGES:
         assert client.get(f"/plan/{kind}/999").status_code == 404
         assert client.post(f"/plan/{kind}/999/delete").status_code == 404
+
+
+def test_viewer_cannot_open_forms_or_confirmation_pages(client, auth, one_of_each):
+    auth.login(Role.viewer)
+    for kind in ENTITY_PAGES:
+        ident = one_of_each[kind]
+        for url in (f"/plan/{kind}/new", f"/plan/{kind}/{ident}/edit", f"/plan/{kind}/{ident}/delete"):
+            assert client.get(url).status_code == 403, url
+
+
+def test_forms_need_a_csrf_token(app, client, auth, session):
+    auth.login(Role.coordinator)
+    unit = factories.make_unit(session, name="Kvar")
+    session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    created = client.post("/plan/units/new", data={"name": "Utan token", "kind": "administration"})
+    assert created.status_code == 400
+    deleted = client.post(f"/plan/units/{unit.id}/delete")
+    assert deleted.status_code == 400
+    assert [u.name for u in session.scalars(select(Unit))] == ["Kvar"]
+
+    form = client.get("/plan/units/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    with_token = client.post(
+        "/plan/units/new", data={"name": "Med token", "kind": "administration", "csrf_token": token}
+    )
+    assert with_token.status_code == 302
