@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -78,7 +77,8 @@ def overview(session: Session) -> Overview:
 def _touch_plan_when_content_changes(session: Session, flush_context: Any, instances: Any) -> None:
     """Keep ``Plan.updated_at`` true whichever page changed the plan's content."""
     changed = any(
-        isinstance(obj, DOCUMENT_CONTENT) and (obj in session.new or obj in session.deleted or session.is_modified(obj))
+        isinstance(obj, DOCUMENT_CONTENT)
+        and (obj in session.new or obj in session.deleted or session.is_modified(obj))
         for obj in (*session.new, *session.dirty, *session.deleted)
     )
     if not changed:
