@@ -26,9 +26,7 @@ def _messages() -> dict[int, str]:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def render_error(code: int, message: str | None = None):  # type: ignore[no-untyped-def]

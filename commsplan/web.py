@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import text
-from flask_babel.speaklater import LazyString
 
 from commsplan.auth.guard import public
 from commsplan.auth.models import Role

@@ -49,7 +49,7 @@ class Outbox:
         self.scripted_replies.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
-        return [m for m, e in zip(self.messages, self.envelopes) if address in e.rcpt_tos]
+        return [m for m, e in zip(self.messages, self.envelopes, strict=True) if address in e.rcpt_tos]
 
 
 class _Handler:
@@ -113,7 +113,9 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 
 
 @pytest.fixture
-def app_config(tmp_path: Path, smtp_server: tuple[Controller, Outbox], _sqlite_template: Path | None) -> dict[str, Any]:
+def app_config(
+    tmp_path: Path, smtp_server: tuple[Controller, Outbox], _sqlite_template: Path | None
+) -> dict[str, Any]:
     controller = smtp_server[0]
     if _sqlite_template is not None:
         shutil.copyfile(_sqlite_template, tmp_path / "test.db")
@@ -132,7 +134,9 @@ def app_config(tmp_path: Path, smtp_server: tuple[Controller, Outbox], _sqlite_t
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any], _postgres_schema_ready: bool, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def app(
+    app_config: dict[str, Any], _postgres_schema_ready: bool, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Flask]:
     monkeypatch.setenv("COMMSPLAN_INSTANCE_PATH", str(tmp_path / "instance"))
     application = create_app(app_config)
     # Tests hold one app context open (for `session`), so requests would share `g` – and with it

@@ -33,9 +33,7 @@ def check_password_strength(password: str) -> None:
         raise AccountError(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
 
 
-def create_user(
-    session: Session, email: str, password: str, role: Role, name: str = ""
-) -> User:
+def create_user(session: Session, email: str, password: str, role: Role, name: str = "") -> User:
     if find_user(session, email) is not None:
         raise AccountError("Det finns redan ett konto med den e-postadressen.")
     check_password_strength(password)
@@ -54,9 +52,10 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def active_admin_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.admin, User.active)
-    ) or 0
+    return (
+        session.scalar(select(func.count()).select_from(User).where(User.role == Role.admin, User.active))
+        or 0
+    )
 
 
 def update_user(

@@ -53,7 +53,12 @@ def test_admin_creates_user_and_bad_input_stores_nothing(client, auth, session):
     assert session.scalar(select(func.count()).select_from(User)) == 1
     good = client.post(
         "/users/new",
-        data={"email": "New@Example.org", "role": "viewer", "password": "a long password", "confirm": "a long password"},
+        data={
+            "email": "New@Example.org",
+            "role": "viewer",
+            "password": "a long password",
+            "confirm": "a long password",
+        },
     )
     assert good.status_code == 302
     created = session.scalar(select(User).where(User.email == "new@example.org"))
@@ -71,7 +76,8 @@ def test_last_admin_cannot_be_demoted(client, auth, session):
 
 def test_create_user_command_reads_password_from_stdin(runner, session):
     result = runner.invoke(
-        args=["commsplan", "create-user", "cli@example.org", "--role", "coordinator"], input="a long password\n"
+        args=["commsplan", "create-user", "cli@example.org", "--role", "coordinator"],
+        input="a long password\n",
     )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.email == "cli@example.org"))
