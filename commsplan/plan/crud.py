@@ -89,6 +89,16 @@ def _clean(value: str | None) -> str:
     return (value or "").strip()
 
 
+def _matches(text: str, *columns: Any) -> Any:
+    """Any column contains ``text``, ignoring case, with % and _ taken literally.
+
+    SQLite folds only ASCII case in LIKE, so "örjan" would miss "Örjan"; trying the
+    usual casings of the term covers Swedish names there (PostgreSQL needs none of it).
+    """
+    variants = dict.fromkeys([text, text.lower(), text.upper(), text.capitalize(), text.title()])
+    return or_(*(column.icontains(variant, autoescape=True) for column in columns for variant in variants))
+
+
 def _is_taken(session: Session, column: Any, value: str, model: type, current_id: int | None) -> bool:
     # Case-insensitive, so "EPJ" and "epj" cannot both exist as two different things.
     stmt = select(model.id).where(func.lower(column) == value.lower())
@@ -293,14 +303,7 @@ def search_recipients(session: Session, filters: RecipientFilter) -> Sequence[Re
         stmt = stmt.where(Unit.kind == filters.unit_kind)
     text = _clean(filters.text)
     if text:
-        stmt = stmt.where(
-            or_(
-                Unit.name.icontains(text, autoescape=True),
-                Recipient.role.icontains(text, autoescape=True),
-                Recipient.contact_route.icontains(text, autoescape=True),
-                Channel.name.icontains(text, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_matches(text, Unit.name, Recipient.role, Recipient.contact_route, Channel.name))
     return session.scalars(stmt).all()
 
 
@@ -361,13 +364,7 @@ def search_contacts(
     stmt = select(Contact).options(selectinload(Contact.unit), selectinload(Contact.groups))
     text = _clean(filters.text)
     if text:
-        stmt = stmt.where(
-            or_(
-                Contact.name.icontains(text, autoescape=True),
-                Contact.email.icontains(text, autoescape=True),
-                Contact.role.icontains(text, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_matches(text, Contact.name, Contact.email, Contact.role))
     if filters.unit_id is not None:
         stmt = stmt.where(Contact.unit_id == filters.unit_id)
     if filters.group_id is not None:

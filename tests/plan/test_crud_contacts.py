@@ -151,6 +151,16 @@ def test_search_and_filters_return_the_right_contacts(client, auth, session):
     assert names("q=%25") == []  # a literal %, not a wildcard
 
 
+def test_search_ignores_case_of_swedish_letters(client, auth, session):
+    auth.login(Role.viewer)
+    factories.make_contact(session, name="Örjan Åberg", email="orjan@example.org")
+    factories.make_contact(session, name="Ulla Ek", email="ulla@example.org")
+    session.commit()
+    for term in ("örjan", "ÅBERG", "örjan åberg"):
+        page = client.get("/plan/contacts", query_string={"q": term}).get_data(as_text=True)
+        assert "Örjan Åberg" in page and "Ulla Ek" not in page, term
+
+
 def test_bad_filter_value_is_a_400_with_a_message(client, auth):
     auth.login(Role.viewer)
     response = client.get("/plan/contacts?unit=abc")
