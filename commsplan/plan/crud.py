@@ -589,6 +589,12 @@ def list_dependencies(session: Session) -> Sequence[Dependency]:
     return session.scalars(stmt).all()
 
 
+def shared_dependencies(session: Session) -> Sequence[Dependency]:
+    """Dependencies of the e-services as a whole, which every single service shares."""
+    stmt = select(Dependency).join(Dependency.system).where(Dependency.service_id.is_(None))
+    return session.scalars(stmt.order_by(System.name)).all()
+
+
 def save_dependency(
     session: Session, dependency: Dependency | None, *, service_id: int | None, system_id: int, note: str = ""
 ) -> Dependency:

@@ -660,6 +660,7 @@ def service_detail(service_id: int):
         "plan/services/detail.html",
         service=service,
         dependencies=crud.service_dependencies(db.session, service),
+        shared_dependencies=crud.shared_dependencies(db.session),
     )
 
 

@@ -170,7 +170,9 @@ def test_dependencies_for_one_or_all_services(client, auth, session):
 
     listing = client.get("/plan/dependencies").get_data(as_text=True)
     assert "Alla e-tjänster" in listing and "inloggning" in listing
-    assert "KST" in client.get(f"/plan/services/{service.id}").get_data(as_text=True)
+    detail = client.get(f"/plan/services/{service.id}").get_data(as_text=True)
+    assert "inloggning" in detail  # its own dependency
+    assert "Som alla e-tjänster är den också beroende av:" in detail
 
     dependency = session.scalar(select(Dependency).where(Dependency.service_id == service.id))
     client.post(
