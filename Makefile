@@ -46,7 +46,7 @@ migrate: $(STAMP)
 
 ## Refresh the message catalogue after changing UI text.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o commsplan/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs '.* .venv' -k _l -k lazy_gettext -o commsplan/translations/messages.pot .
 	$(BIN)/pybabel update -i commsplan/translations/messages.pot -d commsplan/translations
 
 clean:

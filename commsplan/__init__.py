@@ -17,9 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def select_locale() -> str:
     """Swedish unless the visitor chose another supported language."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
-    chosen = session.get("lang")
+    # CLI commands and the worker have no request: they speak the default language.
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

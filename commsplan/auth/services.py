@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,12 +31,12 @@ def find_user(session: Session, email: str) -> User | None:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken.")
+        raise AccountError(_("Lösenordet måste ha minst %(count)d tecken.", count=MIN_PASSWORD_LENGTH))
 
 
 def create_user(session: Session, email: str, password: str, role: Role, name: str = "") -> User:
     if find_user(session, email) is not None:
-        raise AccountError("Det finns redan ett konto med den e-postadressen.")
+        raise AccountError(_("Det finns redan ett konto med den e-postadressen."))
     check_password_strength(password)
     user = User(email=normalise_email(email), name=name.strip(), role=role, active=True)
     user.set_password(password)
@@ -64,7 +65,7 @@ def update_user(
     """Change an account; refuses to leave the system without an active admin."""
     losing_admin = user.role == Role.admin and user.active and (role != Role.admin or not active)
     if losing_admin and active_admin_count(session) <= 1:
-        raise AccountError("Det måste finnas minst en aktiv administratör.")
+        raise AccountError(_("Det måste finnas minst en aktiv administratör."))
     if password:
         check_password_strength(password)
         user.set_password(password)
@@ -75,5 +76,5 @@ def update_user(
 
 def delete_user(session: Session, user: User) -> None:
     if user.role == Role.admin and user.active and active_admin_count(session) <= 1:
-        raise AccountError("Det måste finnas minst en aktiv administratör.")
+        raise AccountError(_("Det måste finnas minst en aktiv administratör."))
     session.delete(user)

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from commsplan.forms import ConfirmForm
 bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Logga in för att se sidan."
+login_manager.login_message = _l("Logga in för att se sidan.")
 login_manager.login_message_category = "info"
 
 
