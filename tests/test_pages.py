@@ -87,7 +87,7 @@ def demo_loaded(runner):
     assert result.exit_code == 0, result.output
 
 
-NOT_PAGES = (".md", ".ics", ".atom", ".csv", ".json", "/logout", "/static/")
+NOT_PAGES = (".md", ".ics", ".atom", ".csv", ".json", "/logout", "/static/", "/api/")
 
 
 def test_every_reachable_page_renders_accessibly_in_swedish(app, client, auth, demo_loaded):
