@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import auth, plan
+from commsplan import auth, delivery, plan
 
-FEATURES = (auth, plan)
+FEATURES = (auth, plan, delivery)
 
 
 def init_app(app: Flask) -> None:

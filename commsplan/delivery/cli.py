@@ -1,0 +1,3 @@
+"""``flask commsplan worker`` and ``flask commsplan deliver``."""
+
+from __future__ import annotations
