@@ -7,5 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from commsplan.delivery import cli, models, views  # noqa: F401
+    from commsplan.delivery.worker import DEFAULTS
 
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
     app.register_blueprint(views.bp)
