@@ -10,7 +10,9 @@ import click
 from flask import current_app
 
 from commsplan.cli import commsplan_cli
+from commsplan.delivery.hooks import run_periodic
 from commsplan.delivery.worker import Deliverer, DrainResult
+from commsplan.extensions import db
 
 
 def _summary(result: DrainResult) -> str:
@@ -53,6 +55,8 @@ def worker_command(connections: int | None, poll: float | None) -> None:
         f"anslutningar ({deliverer.name}). Stoppa med Ctrl-C."
     )
     while not stop.is_set():
+        # Scheduled mail (service-window reminders …) is queued first, then sent this round.
+        run_periodic(current_app, db.session)
         result = deliverer.drain(stop)
         if result.claimed:
             click.echo(_summary(result))
