@@ -177,6 +177,28 @@ def items_for(
     return list(session.scalars(query))
 
 
+def items_for_message(
+    session: Session,
+    message_id: int,
+    *,
+    state: DeliveryState | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[OutboxItem]:
+    problem_first = (OutboxItem.state.in_([DeliveryState.failed, DeliveryState.retrying])).desc()
+    query = (
+        select(OutboxItem)
+        .where(OutboxItem.message_id == message_id)
+        .order_by(problem_first, OutboxItem.to_address, OutboxItem.id)
+        .offset(offset)
+    )
+    if state is not None:
+        query = query.where(OutboxItem.state == state)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
 def messages_for(session: Session, source_type: str, source_id: int) -> list[OutgoingMessage]:
     return list(
         session.scalars(
@@ -199,19 +221,11 @@ def count_messages(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutgoingMessage)) or 0
 
 
-def retry_failed(session: Session, source_type: str, source_id: int, *, now: datetime | None = None) -> int:
-    """Queue the failed rows of one source again, with a fresh attempt budget; commits.
-
-    Rows that failed because the address is invalid stay failed: sending again cannot
-    help them.
-    """
-    message_ids = select(OutgoingMessage.id).where(
-        OutgoingMessage.source_type == source_type, OutgoingMessage.source_id == source_id
-    )
+def _requeue_failed(session: Session, message_ids: Any, now: datetime | None) -> int:
     result = session.execute(
         update(OutboxItem)
         .where(
-            OutboxItem.message_id.in_(message_ids.scalar_subquery()),
+            OutboxItem.message_id.in_(message_ids),
             OutboxItem.state == DeliveryState.failed,
             OutboxItem.last_error != INVALID_ADDRESS_ERROR,
         )
@@ -226,6 +240,23 @@ def retry_failed(session: Session, source_type: str, source_id: int, *, now: dat
     )
     session.commit()
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def retry_failed(session: Session, source_type: str, source_id: int, *, now: datetime | None = None) -> int:
+    """Queue the failed rows of one source again, with a fresh attempt budget; commits.
+
+    Rows that failed because the address is invalid stay failed: sending again cannot
+    help them. Returns how many rows were queued.
+    """
+    message_ids = select(OutgoingMessage.id).where(
+        OutgoingMessage.source_type == source_type, OutgoingMessage.source_id == source_id
+    )
+    return _requeue_failed(session, message_ids.scalar_subquery(), now)
+
+
+def retry_failed_message(session: Session, message_id: int, *, now: datetime | None = None) -> int:
+    """``retry_failed`` for the rows of one message."""
+    return _requeue_failed(session, [message_id], now)
 
 
 def drain(app: Flask | None = None, *, stop: threading.Event | None = None, **overrides: Any) -> DrainResult:
