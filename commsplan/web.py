@@ -48,6 +48,7 @@ def health():
 # (endpoint, label, endpoint prefix that marks the entry as current, least role)
 MENU: list[tuple[str, LazyString, str, Role]] = [
     ("notices.notice_list", _l("Meddelanden"), "notices.", Role.viewer),
+    ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
     ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),
     ("plan.document", _l("Planen"), "plan.document", Role.viewer),
     ("plan.stakeholder_list", _l("Intressenter"), "plan.stakeholder", Role.viewer),
