@@ -12,4 +12,5 @@ def init_app(app: Flask) -> None:
     # The one-click unsubscribe POST comes from mail clients: the signed token in the URL
     # is the proof, there is no session and no form token to check.
     csrf.exempt(views.unsubscribe)
+    csrf.exempt(views.undo_unsubscribe)
     app.register_blueprint(views.bp)

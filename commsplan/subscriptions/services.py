@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.notices.models import NoticeKind
@@ -92,11 +92,11 @@ def email_from_token(token: str) -> str | None:
 
 
 def unsubscribe(session: Session, email: str) -> None:
-    """Stop notice mail to ``email``: its subscriptions end and it is left off every list."""
+    """Stop notice mail to ``email``: it is left off every list until it is undone.
+
+    Subscriptions are kept, so undoing (``resubscribe``) restores exactly what was there.
+    """
     key = email.lower()
-    contact_ids = select(Contact.id).where(func.lower(Contact.email) == key)
-    for subscription in session.scalars(select(Subscription).where(Subscription.contact_id.in_(contact_ids))):
-        session.delete(subscription)
     if session.scalar(select(Unsubscribe).where(Unsubscribe.email == key)) is None:
         session.add(Unsubscribe(email=key))
     session.flush()

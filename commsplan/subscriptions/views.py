@@ -83,7 +83,21 @@ def unsubscribe(token: str):
     if request.method == "POST":
         services.unsubscribe(db.session, email)
         db.session.commit()
-        return render_template("subscriptions/unsubscribed.html", email=email)
+        return render_template("subscriptions/unsubscribed.html", email=email, token=token)
     return render_template(
         "subscriptions/unsubscribe.html", email=email, done=services.is_unsubscribed(db.session, email)
+    )
+
+
+@bp.post("/unsubscribe/<token>/undo")
+@public
+def undo_unsubscribe(token: str):
+    """The person changed their mind: the same signed link turns mail back on."""
+    email = services.email_from_token(token)
+    if email is None:
+        abort(404, _("Länken är ogiltig."))
+    services.resubscribe(db.session, email)
+    db.session.commit()
+    return render_template(
+        "subscriptions/unsubscribe.html", email=email, done=False, token=token, undone=True
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,10 @@ from sqlalchemy import select
 
 from commsplan.delivery.hooks import periodic_jobs, run_periodic
 from commsplan.delivery.models import OutgoingMessage
+from commsplan.extensions import db
 from commsplan.notices import services
 from commsplan.notices.models import NoticeKind, NoticeStatus, ScheduleEvent
+from tests.conftest import POSTGRES_URL
 from tests.notices.helpers import at, make_notice, small_plan
 
 
@@ -147,3 +150,23 @@ def test_run_schedule_twice_in_a_row_at_same_moment(session, window):
     second = services.run_schedule(session, moment)
     assert first == [(window.id, "started")]
     assert second == []
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="concurrent workers share the schedule on PostgreSQL")
+def test_two_workers_at_once_send_the_reminder_once(app, session, window):
+    barrier = threading.Barrier(4)
+    results: list[list[tuple[int, str]]] = []
+
+    def worker() -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(services.run_schedule(db.session, at("2026-01-05 09:00")))
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(event for result in results for _id, event in result) == ["reminder"]
+    assert _subjects(session).count("Påminnelse – Planerat servicefönster: Uppgradering") == 1

@@ -30,13 +30,17 @@ def test_one_click_unsubscribe_from_a_delivered_mail(client, session, runner, ou
     assert response.status_code == 200
     assert "Du är avregistrerad" in response.get_data(as_text=True)
 
-    assert session.scalars(select(Subscription)).all() == []
-    people = {
-        p.email: p
-        for p in services.recipients(session, make_notice(session, service_ids=[plan.journalen.id]))
-    }
+    notice2 = make_notice(session, service_ids=[plan.journalen.id])
+    people = {p.email: p for p in services.recipients(session, notice2)}
     assert people["drift@example.org"].included
-    assert "fan@example.org" not in people
+    assert people["fan@example.org"].included is False
+
+    # Changed their mind: the same signed link turns mail back on, subscription intact.
+    undo = client.post(path + "/undo")
+    assert undo.status_code == 200
+    people = {p.email: p for p in services.recipients(session, notice2)}
+    assert people["fan@example.org"].included
+    assert people["fan@example.org"].reasons == ["Prenumererar på Journalen"]
 
 
 def test_tampered_token_is_refused(client):
