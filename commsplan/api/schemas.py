@@ -38,6 +38,12 @@ class NoticeInSchema(_Strict):
     reminder_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
     service_ids = fields.List(fields.Integer(), load_default=list)
     system_ids = fields.List(fields.Integer(), load_default=list)
+    service_names = fields.List(
+        fields.String(), load_default=list, metadata={"description": "E-services by name, e.g. Journalen"}
+    )
+    system_names = fields.List(
+        fields.String(), load_default=list, metadata={"description": "Systems by name"}
+    )
     group_ids = fields.List(fields.Integer(), load_default=list)
 
 

@@ -20,6 +20,7 @@ from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.notices import services
 from commsplan.notices.models import Notice
+from commsplan.plan.models import Service, System
 
 bp = Blueprint(
     "api",
@@ -108,6 +109,12 @@ def _notice_error(error: services.NoticeError) -> None:
 
 
 def _data(payload: dict[str, Any]) -> services.NoticeData:
+    service_ids = list(payload.get("service_ids", []))
+    service_ids += services.ids_by_names(
+        db.session, Service, payload.get("service_names", []), "service_names"
+    )
+    system_ids = list(payload.get("system_ids", []))
+    system_ids += services.ids_by_names(db.session, System, payload.get("system_names", []), "system_names")
     return services.NoticeData(
         kind=payload["kind"],
         title=payload["title"],
@@ -121,8 +128,8 @@ def _data(payload: dict[str, Any]) -> services.NoticeData:
         changes_for_staff=payload.get("changes_for_staff", ""),
         changes_for_residents=payload.get("changes_for_residents", ""),
         reminder_minutes=payload.get("reminder_minutes"),
-        service_ids=payload.get("service_ids", []),
-        system_ids=payload.get("system_ids", []),
+        service_ids=list(dict.fromkeys(service_ids)),
+        system_ids=list(dict.fromkeys(system_ids)),
         group_ids=payload.get("group_ids", []),
     )
 
@@ -139,7 +146,7 @@ def list_notices(kind: Any = None, status: Any = None, limit: int = 100):
 @bp.arguments(schemas.NoticeInSchema)
 @bp.response(201, schemas.NoticeOutSchema)
 def create_notice(payload: dict[str, Any]):
-    """Create a draft notice."""
+    """Create a draft notice. Affected services and systems by id or by name."""
     try:
         notice = services.create_draft(db.session, _data(payload), _api_user())
     except services.NoticeError as error:

@@ -77,6 +77,17 @@ def _by_ids(session: Session, model: type, ids: list[int], field_name: str) -> l
     return rows
 
 
+def ids_by_names(session: Session, model: type, names: list[str], field_name: str) -> list[int]:
+    """Ids of the rows called ``names`` (case-insensitive), for callers that know names."""
+    ids = []
+    for name in names:
+        row = session.scalar(select(model).where(func.lower(model.name) == name.strip().lower()))
+        if row is None:
+            raise NoticeError(_("Okänt namn: %(name)s.", name=name), field_name)
+        ids.append(row.id)
+    return ids
+
+
 def _check_times(data: NoticeData) -> None:
     window = data.kind is NoticeKind.service_window
     if window and data.starts_at and data.ends_at and data.ends_at <= data.starts_at:

@@ -135,6 +135,7 @@ def test_create_publish_update_and_count_delivery(client, session, runner, outbo
         ({**OUTAGE, "service_ids": ["x"]}, "service_ids"),
         ({**OUTAGE, "colour": "red"}, "colour"),
         ({**OUTAGE, "service_ids": [999]}, "services"),
+        ({**OUTAGE, "service_names": ["Finns inte"]}, "service_names"),
         (
             {
                 "kind": "service_window",
