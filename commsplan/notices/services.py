@@ -255,10 +255,18 @@ def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpd
 
 
 def _record(
-    session: Session, notice: Notice, kind: UpdateKind, actor: User | None, body: str = "", **extra: Any
+    session: Session,
+    notice: Notice,
+    kind: UpdateKind,
+    actor: User | None,
+    body: str = "",
+    *,
+    now: datetime,
+    **extra: Any,
 ) -> NoticeUpdate:
     update = NoticeUpdate(
         notice=notice,
+        created_at=now,
         kind=kind,
         body_markdown=body or "",
         author=actor,
@@ -283,7 +291,7 @@ def publish(session: Session, notice: Notice, actor: User | None, now: datetime 
     if notice.kind is NoticeKind.outage:
         notice.starts_at = notice.starts_at or now
         notice.outage_state = notice.outage_state or OutageState.investigating
-    update = _record(session, notice, UpdateKind.published, actor, outage_state=notice.outage_state)
+    update = _record(session, notice, UpdateKind.published, actor, outage_state=notice.outage_state, now=now)
     return _send(session, notice, UpdateKind.published, update)
 
 
@@ -312,7 +320,7 @@ def post_update(
         if outage_state is OutageState.resolved and notice.ends_at is None:
             notice.ends_at = now
     notice.sequence += 1
-    update = _record(session, notice, UpdateKind.update, actor, body, outage_state=outage_state)
+    update = _record(session, notice, UpdateKind.update, actor, body, outage_state=outage_state, now=now)
     _send(session, notice, UpdateKind.update, update)
     return update
 
@@ -330,7 +338,7 @@ def close(
     if notice.kind is NoticeKind.outage:
         notice.outage_state = state = OutageState.resolved
         notice.ends_at = notice.ends_at or now
-    update = _record(session, notice, UpdateKind.closed, actor, body, outage_state=state)
+    update = _record(session, notice, UpdateKind.closed, actor, body, outage_state=state, now=now)
     _send(session, notice, UpdateKind.closed, update)
     return update
 
@@ -345,7 +353,7 @@ def cancel(
     notice.closed_at = now
     notice.sequence += 1
     session.add(ScheduleEvent(notice=notice, event="cancelled", sequence=notice.schedule_version))
-    update = _record(session, notice, UpdateKind.cancelled, actor, body)
+    update = _record(session, notice, UpdateKind.cancelled, actor, body, now=now)
     _send(session, notice, UpdateKind.cancelled, update)
     return update
 
@@ -384,7 +392,7 @@ def reschedule(
     notice.schedule_version += 1
     notice.sequence += 1
     session.add(ScheduleEvent(notice=notice, event=kind.value, sequence=notice.schedule_version))
-    update = _record(session, notice, kind, actor, body)
+    update = _record(session, notice, kind, actor, body, now=now)
     _send(session, notice, kind, update)
     return update
 
@@ -436,9 +444,18 @@ def _due_event(notice: Notice, now: datetime, config: Any) -> tuple[str, int] | 
     if now >= notice.starts_at:
         return "started", notice.start_version
     remind = reminder_at(notice, config)
-    if remind is not None and now >= remind:
+    if remind is not None and now >= remind and _last_announced(notice) < remind:
         return "reminder", notice.start_version
     return None
+
+
+def _last_announced(notice: Notice) -> datetime:
+    """When people last heard the window's time: publishing or moving it. A reminder
+    right after that would only repeat it."""
+    moments = [u.created_at for u in notice.updates if u.kind is UpdateKind.rescheduled]
+    if notice.published_at is not None:
+        moments.append(notice.published_at)
+    return max(moments, default=notice.created_at)
 
 
 def run_schedule(session: Session, now: datetime | None = None) -> list[tuple[int, str]]:
@@ -488,7 +505,7 @@ def run_schedule(session: Session, now: datetime | None = None) -> list[tuple[in
                 notice.status = NoticeStatus.closed
                 notice.closed_at = now
                 notice.sequence += 1
-            update = _record(session, notice, kind, None)
+            update = _record(session, notice, kind, None, now=now)
             _send(session, notice, kind, update)
             session.commit()
         except IntegrityError:

@@ -170,3 +170,18 @@ def test_two_workers_at_once_send_the_reminder_once(app, session, window):
         thread.join()
     assert sorted(event for result in results for _id, event in result) == ["reminder"]
     assert _subjects(session).count("Påminnelse – Planerat servicefönster: Uppgradering") == 1
+
+
+def test_no_reminder_when_published_after_the_reminder_time(session):
+    notice = make_notice(
+        session,
+        NoticeKind.service_window,
+        title="Akut fönster",
+        starts_at=at("2026-03-10 18:00"),
+        ends_at=at("2026-03-10 19:00"),
+    )
+    services.add_recipient(session, notice, "a@example.org")
+    services.publish(session, notice, None, now=at("2026-03-10 12:00"))
+    session.commit()
+    assert services.run_schedule(session, at("2026-03-10 12:05")) == []
+    assert services.run_schedule(session, at("2026-03-10 18:00")) == [(notice.id, "started")]
