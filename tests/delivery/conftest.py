@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 
 from commsplan.delivery.models import OutboxItem, OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.delivery.worker import Deliverer, DrainResult
 from commsplan.extensions import db
+from tests.conftest import Outbox, _free_port, _Handler
+
+
+class _PipeliningHandler(_Handler):
+    """Like the shared server, but announces PIPELINING (as Postfix and most MTAs do)."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+@pytest.fixture(scope="session")
+def pipelining_server() -> Iterator[tuple[Controller, Outbox]]:
+    box = Outbox()
+    controller = Controller(_PipeliningHandler(box), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, box
+    controller.stop()
+
+
+@pytest.fixture(params=["lockstep", "pipelining"])
+def outbox(
+    request: pytest.FixtureRequest,
+    app: Flask,
+    smtp_server: tuple[Controller, Outbox],
+    pipelining_server: tuple[Controller, Outbox],
+) -> Iterator[Outbox]:
+    """Every delivery test runs against a server without and with PIPELINING."""
+    controller, box = smtp_server if request.param == "lockstep" else pipelining_server
+    app.config["MAIL_PORT"] = controller.port
+    box.clear()
+    yield box
+    box.clear()
 
 
 def outgoing(**overrides: Any) -> OutgoingMessage:

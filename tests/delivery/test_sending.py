@@ -171,3 +171,12 @@ def test_items_not_yet_due_are_left_for_later(put, drain, outbox):
     db.session.commit()
     assert drain().claimed == 0
     assert drain(at=utcnow() + timedelta(minutes=6)).sent == 1
+
+
+def test_lines_starting_with_a_dot_arrive_intact(put, drain, outbox):
+    put("a@example.org", text_body=".\n..två punkter\n.en punkt\nslut\n", html_body="<p>\n.punkt</p>\n")
+    drain()
+    [mail] = outbox.messages
+    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert text == ".\n..två punkter\n.en punkt\nslut\n"
+    assert ".punkt</p>" in mail.get_body(("html",)).get_content()
