@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import text
-from flask_babel.speaklater import LazyString
 
 from commsplan.auth.guard import public
 from commsplan.auth.models import Role
@@ -83,7 +94,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_helpers() -> dict[str, object]:
         return {
-            "language_form": ConfirmForm(),
+            # Templates rendered outside a request (mail from the worker) have no session.
+            "language_form": ConfirmForm() if has_request_context() else None,
             "current_language": get_locale().language if get_locale() else "sv",
             "main_menu": main_menu,
             "role_label": lambda role: str(ROLE_LABELS[role]),

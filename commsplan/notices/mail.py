@@ -12,8 +12,8 @@ import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from babel.dates import format_datetime
-from flask import current_app, render_template
+from babel.dates import format_date, format_datetime
+from flask import current_app
 from flask_babel import force_locale
 
 from commsplan.delivery.models import OutgoingMessage
@@ -74,6 +74,9 @@ def build_message(notice: Notice, event: UpdateKind, update: NoticeUpdate | None
         "title": one_line(notice.title),
         "body_html": render_markdown(notice.body_markdown),
         "update_html": render_markdown(update.body_markdown) if update and update.body_markdown else "",
+        "release_day": format_date(notice.release_date, "d MMMM y", locale="sv")
+        if notice.release_date
+        else "",
         "starts": format_local(notice.starts_at),
         "ends": format_local(notice.ends_at),
         "url": notice_url(notice),
@@ -82,10 +85,13 @@ def build_message(notice: Notice, event: UpdateKind, update: NoticeUpdate | None
         "systems": ", ".join(s.name for s in notice.systems),
         "unsubscribe_url": "%%unsubscribe_url%%",
     }
+    # Straight from the Jinja environment: mail is rendered by the worker and the CLI too,
+    # outside any request, so the page context processors (CSRF forms …) must not run.
+    env = current_app.jinja_env
     with force_locale("sv"):
         subject = subject_for(notice, event)
-        text_body = render_template("email/notices/notice.txt", **context)
-        html_body = render_template("email/notices/notice.html", **context)
+        text_body = env.get_template("email/notices/notice.txt").render(**context)
+        html_body = env.get_template("email/notices/notice.html").render(**context)
     return OutgoingMessage(
         kind="notice" if event is UpdateKind.published else "notice_update",
         subject=subject,

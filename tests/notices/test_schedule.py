@@ -185,3 +185,9 @@ def test_no_reminder_when_published_after_the_reminder_time(session):
     session.commit()
     assert services.run_schedule(session, at("2026-03-10 12:05")) == []
     assert services.run_schedule(session, at("2026-03-10 18:00")) == [(notice.id, "started")]
+
+
+def test_schedule_renders_mail_outside_a_request_with_csrf_on(app, session, window):
+    # The worker has no request: nothing in mail rendering may need a session.
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert services.run_schedule(session, at("2026-01-05 09:00")) == [(window.id, "reminder")]
