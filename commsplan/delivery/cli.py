@@ -8,11 +8,19 @@ from types import FrameType
 
 import click
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from commsplan.cli import commsplan_cli
 from commsplan.delivery.hooks import run_periodic
 from commsplan.delivery.worker import Deliverer, DrainResult
 from commsplan.extensions import db
+
+
+def _run_periodic() -> None:
+    # A session of its own, closed at once: the worker holds no connection or open
+    # transaction while it sends or sleeps.
+    with Session(db.engine) as session:
+        run_periodic(current_app, session)
 
 
 def _summary(result: DrainResult) -> str:
@@ -25,7 +33,8 @@ def _summary(result: DrainResult) -> str:
 @commsplan_cli.command("deliver")
 @click.option("--connections", type=int, default=None, help="Antal samtidiga SMTP-anslutningar.")
 def deliver_command(connections: int | None) -> None:
-    """Skicka all e-post som står på tur och avsluta."""
+    """Skicka all e-post som står på tur och avsluta (ett varv av workern, t.ex. från cron)."""
+    _run_periodic()
     result = Deliverer.from_app(current_app, connections=connections).drain()
     click.echo(_summary(result))
     for error in result.errors:
@@ -56,7 +65,7 @@ def worker_command(connections: int | None, poll: float | None) -> None:
     )
     while not stop.is_set():
         # Scheduled mail (service-window reminders …) is queued first, then sent this round.
-        run_periodic(current_app, db.session)
+        _run_periodic()
         result = deliverer.drain(stop)
         if result.claimed:
             click.echo(_summary(result))
