@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from commsplan.notices.models import NoticeKind, NoticeStatus, OutageState, Severity, UpdateKind
+from commsplan.timeutil import STOCKHOLM
 
 
 class _Strict(ma.Schema):
@@ -17,7 +16,9 @@ class _Strict(ma.Schema):
 
 def _when(description: str) -> fields.AwareDateTime:
     return fields.AwareDateTime(
-        default_timezone=UTC, allow_none=True, metadata={"description": description + " (ISO 8601)"}
+        default_timezone=STOCKHOLM,
+        allow_none=True,
+        metadata={"description": description + " (ISO 8601; without offset: Swedish time)"},
     )
 
 

@@ -227,3 +227,20 @@ def test_someone_elses_token_cannot_be_revoked(client, auth, session):
     auth.login(Role.coordinator)
     assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 403
     assert row.prefix not in client.get("/account/tokens/").get_data(as_text=True)
+
+
+def test_times_without_offset_are_swedish_time(client, session):
+    token = _token(session)
+    response = client.post(
+        "/api/v1/notices",
+        json={
+            "kind": "service_window",
+            "title": "Fönster",
+            "starts_at": "2030-06-01T18:00:00",
+            "ends_at": "2030-06-01T20:00:00+02:00",
+        },
+        headers=_h(token),
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["starts_at"] == "2030-06-01T16:00:00+00:00"
+    assert response.json["ends_at"] == "2030-06-01T18:00:00+00:00"
