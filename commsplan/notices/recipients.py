@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -46,20 +47,24 @@ class _Collector:
             entry.reasons.append(reason)
         return entry
 
-    def add_contact(self, contact: Contact, reason: str) -> None:
+    def add_contact(self, contact: Any, reason: str) -> None:
         if contact.active:
             self.add(contact.email, contact.name, contact.id, reason)
 
 
-def _unit_contacts(session: Session, unit_ids: set[int]) -> dict[int, list[Contact]]:
-    by_unit: dict[int, list[Contact]] = {uid: [] for uid in unit_ids}
+def _unit_contacts(session: Session, unit_ids: set[int]) -> dict[int, list[Any]]:
+    """Active contacts per unit as light rows (id, email, name, role, active): a unit may
+    hold thousands of people and full ORM objects would dominate publishing time."""
+    by_unit: dict[int, list[Any]] = {uid: [] for uid in unit_ids}
     if not unit_ids:
         return by_unit
-    rows = session.scalars(
-        select(Contact).where(Contact.unit_id.in_(unit_ids), Contact.active.is_(True)).order_by(Contact.name)
+    rows = session.execute(
+        select(Contact.id, Contact.email, Contact.name, Contact.role, Contact.active, Contact.unit_id)
+        .where(Contact.unit_id.in_(unit_ids), Contact.active.is_(True))
+        .order_by(Contact.name)
     )
-    for contact in rows:
-        by_unit[contact.unit_id].append(contact)  # type: ignore[index]
+    for row in rows:
+        by_unit[row.unit_id].append(row)
     return by_unit
 
 

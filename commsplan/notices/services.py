@@ -231,14 +231,15 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 
 
 def _addressees(people: list[ResolvedRecipient]) -> Any:
-    from commsplan.subscriptions.services import unsubscribe_url
+    from commsplan.subscriptions.services import unsubscribe_links
 
+    link = unsubscribe_links()
     for person in people:
         yield Addressee(
             email=person.email,
             name=person.name,
             contact_id=person.contact_id,
-            personalisation={"unsubscribe_url": unsubscribe_url(person.email)},
+            personalisation={"unsubscribe_url": link(person.email)},
             reason="; ".join(person.reasons)[:500],
         )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import base64
+from collections.abc import Callable, Iterable, Sequence
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Signer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -75,20 +76,39 @@ def subscribe(
     return subscription
 
 
+def _signer() -> Signer:
+    return Signer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def _token(signer: Signer, email: str) -> str:
+    # A bare Signer over the base64 address: a tenth of the cost of a Serializer, which
+    # matters when one notice goes to ten thousand people.
+    payload = base64.urlsafe_b64encode(email.lower().encode()).rstrip(b"=")
+    return signer.sign(payload).decode()
+
+
 def unsubscribe_token(email: str) -> str:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT).dumps(email.lower())
+    return _token(_signer(), email)
+
+
+def unsubscribe_links() -> Callable[[str], str]:
+    """A function from address to its unsubscribe URL, for signing many in a row."""
+    signer = _signer()
+    base = f"{current_app.config['BASE_URL']}/unsubscribe/"
+    return lambda email: base + _token(signer, email)
 
 
 def unsubscribe_url(email: str) -> str:
-    return f"{current_app.config['BASE_URL']}/unsubscribe/{unsubscribe_token(email)}"
+    return unsubscribe_links()(email)
 
 
 def email_from_token(token: str) -> str | None:
     try:
-        value = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT).loads(token)
-    except BadSignature:
+        payload = _signer().unsign(token.encode())
+        email = base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)).decode()
+    except (BadSignature, ValueError, UnicodeError):
         return None
-    return value if isinstance(value, str) else None
+    return email if "@" in email else None
 
 
 def unsubscribe(session: Session, email: str) -> None:

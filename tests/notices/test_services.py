@@ -163,16 +163,21 @@ def test_publish_failing_midway_leaves_nothing(session, monkeypatch):
     plan = small_plan(session)
     notice = make_notice(session, service_ids=[plan.journalen.id], system_ids=[plan.epj.id])
     session.commit()
-    real = subscription_services.unsubscribe_url
+    real = subscription_services.unsubscribe_links
     calls = []
 
-    def flaky(email: str) -> str:
-        calls.append(email)
-        if len(calls) == 3:
-            raise RuntimeError("disk full")
-        return real(email)
+    def flaky_links():  # type: ignore[no-untyped-def]
+        link = real()
 
-    monkeypatch.setattr(subscription_services, "unsubscribe_url", flaky)
+        def sign(email: str) -> str:
+            calls.append(email)
+            if len(calls) == 3:
+                raise RuntimeError("disk full")
+            return link(email)
+
+        return sign
+
+    monkeypatch.setattr(subscription_services, "unsubscribe_links", flaky_links)
     with pytest.raises(RuntimeError):
         services.publish(session, notice, None)
     session.rollback()
