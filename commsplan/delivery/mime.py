@@ -16,12 +16,14 @@ from __future__ import annotations
 import html
 import re
 import time
+from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
+from functools import lru_cache
 from typing import Any
 
 POLICY = email_policy.SMTP  # CRLF line endings, 8bit bodies allowed
@@ -56,6 +58,11 @@ RESERVED_HEADERS = frozenset(
 _URL_SAFE = re.compile(r"^https?://[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+$")
 
 
+@lru_cache(maxsize=2)
+def _date_line(second: int) -> bytes:
+    return b"Date: " + formatdate(second, usegmt=True).encode("ascii") + b"\r\n"
+
+
 def single_line(value: str) -> str:
     """Collapse every kind of line break into a space: header values stay one header."""
     return " ".join(value.splitlines())
@@ -77,9 +84,17 @@ def address_header(name: str, address: str, header: str = "To") -> bytes:
     display = single_line(name).strip()
     if not display:
         return f"{header}: {address}\r\n".encode("ascii")
-    if display.isascii() or len(display.encode("utf-8")) <= 45:
-        # One base64 encoded word stays within RFC 2047's 75 characters up to 45 bytes.
+    if display.isascii():
         return f"{header}: {formataddr((display, address))}\r\n".encode("ascii")
+    raw = display.encode("utf-8")
+    if len(raw) <= 45:
+        # One base64 encoded word stays within RFC 2047's 75 characters up to 45 bytes;
+        # built by hand because email.charset measures q- and b-encoding char by char.
+        return b"%s: =?utf-8?b?%s?= <%s>\r\n" % (
+            header.encode("ascii"),
+            b64encode(raw),
+            address.encode("ascii"),
+        )
     encoded = Header(display, "utf-8", header_name=header).encode(linesep="\r\n")
     return f"{header}: {encoded} <{address}>\r\n".encode("ascii")
 
@@ -178,6 +193,9 @@ class MessageTemplate:
     mime_lines: bytes  # MIME-Version and Content-Type of the skeleton
     body: bytes
     body_has_markers: bool
+    # The body split at its markers: literals[0], marker[0], literals[1], … literals[-1].
+    literals: tuple[bytes, ...]
+    markers: tuple[tuple[bool, str], ...]  # (HTML-escape?, key)
     body_max_line: int
     boundary: bytes
     fast: bool  # False: every recipient gets a full build
@@ -208,6 +226,14 @@ class MessageTemplate:
             line + b"\r\n" for line in head.split(b"\r\n") if not line.lower().startswith(b"mime-version:")
         )
         boundary = (skeleton.get_boundary() or "").encode("ascii")
+        literals: list[bytes] = []
+        markers: list[tuple[bool, str]] = []
+        position = 0
+        for match in _MARKER.finditer(body):
+            literals.append(body[position : match.start()])
+            markers.append((bool(match.group(1)), match.group(2).decode("ascii")))
+            position = match.end()
+        literals.append(body[position:])
         subject_has_markers = "%%" in subject
         extra_has_markers = any("%%" in value for _name, value in extra)
         return cls(
@@ -223,7 +249,9 @@ class MessageTemplate:
             extra_lines=None if extra_has_markers else b"".join(fold_header(n, v) for n, v in extra),
             mime_lines=mime_lines,
             body=body,
-            body_has_markers=b"%%" in body,
+            body_has_markers=bool(markers),
+            literals=tuple(literals),
+            markers=tuple(markers),
             body_max_line=body_max_line,
             boundary=boundary,
             fast=body_max_line <= MAX_LINE,
@@ -233,7 +261,7 @@ class MessageTemplate:
 
     def _recipient_headers(self, recipient: Recipient, values: Mapping[str, str]) -> bytes:
         parts = [
-            b"Date: " + formatdate(time.time(), usegmt=True).encode("ascii") + b"\r\n",
+            _date_line(int(time.time())),
             self.from_line,
             address_header(recipient.name, recipient.address),
             self.subject_line
@@ -259,21 +287,22 @@ class MessageTemplate:
             return self.render_full(recipient)
         body = self.body
         if self.body_has_markers:
-            encoded = {key: _body_value(str(value)).encode("utf-8") for key, value in values.items()}
-            if self.boundary and any(self.boundary in value for value in encoded.values()):
-                return self.render_full(recipient)
-            escaped: dict[str, bytes] = {}
-
-            def replace(match: re.Match[bytes]) -> bytes:
-                key = match.group(2).decode("ascii")
-                if match.group(1):
-                    if key not in escaped:
-                        escaped[key] = html.escape(str(values.get(key, ""))).encode("utf-8")
-                    return escaped[key]
-                return encoded.get(key, b"")
-
-            body = _MARKER.sub(replace, body)
-            grown = sum(len(v) for v in encoded.values()) * 6  # html.escape grows at most 6x
+            text_values: dict[str, bytes] = {}
+            html_values: dict[str, bytes] = {}
+            parts = [self.literals[0]]
+            for (escape, key), literal in zip(self.markers, self.literals[1:], strict=True):
+                cache = html_values if escape else text_values
+                value = cache.get(key)
+                if value is None:
+                    text = str(values.get(key, ""))
+                    value = (html.escape(text) if escape else _body_value(text)).encode("utf-8")
+                    if self.boundary and self.boundary in value:
+                        return self.render_full(recipient)
+                    cache[key] = value
+                parts.append(value)
+                parts.append(literal)
+            body = b"".join(parts)
+            grown = sum(map(len, text_values.values())) + sum(map(len, html_values.values()))
             if self.body_max_line + grown > MAX_LINE and max(map(len, body.split(b"\r\n"))) > MAX_LINE:
                 return self.render_full(recipient)
         return self._recipient_headers(recipient, values) + self.mime_lines + b"\r\n" + body
