@@ -12,6 +12,7 @@ import holidays
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -287,13 +288,35 @@ def publish(session: Session, notice: Notice, actor: User | None, now: datetime 
     if missing:
         name, message = next(iter(missing.items()))
         raise NoticeError(message, name)
-    notice.status = NoticeStatus.published
-    notice.published_at = now
+    session.flush()
+    _transition(session, notice, NoticeStatus.draft, NoticeStatus.published, published_at=now)
     if notice.kind is NoticeKind.outage:
         notice.starts_at = notice.starts_at or now
         notice.outage_state = notice.outage_state or OutageState.investigating
     update = _record(session, notice, UpdateKind.published, actor, outage_state=notice.outage_state, now=now)
     return _send(session, notice, UpdateKind.published, update)
+
+
+def _transition(
+    session: Session, notice: Notice, source: NoticeStatus, target: NoticeStatus, **values: Any
+) -> None:
+    """Change the status only if it still is ``source`` in the database.
+
+    Two coordinators (or a double-clicked button) acting on the same notice at once: the
+    second UPDATE waits for the first and then matches no row, so nothing is sent twice.
+    """
+    result = session.execute(
+        sql_update(Notice)
+        .where(Notice.id == notice.id, Notice.status == source)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(notice)
+        raise NoticeError(_("Någon annan har just ändrat meddelandet. Ladda om sidan."))
+    notice.status = target
+    for name, value in values.items():
+        setattr(notice, name, value)
 
 
 def _require_open(notice: Notice) -> None:
@@ -332,8 +355,8 @@ def close(
     """End a published notice; an outage is then resolved."""
     now = now or utcnow()
     _require_open(notice)
-    notice.status = NoticeStatus.closed
-    notice.closed_at = now
+    session.flush()
+    _transition(session, notice, NoticeStatus.published, NoticeStatus.closed, closed_at=now)
     notice.sequence += 1
     state = None
     if notice.kind is NoticeKind.outage:
@@ -350,8 +373,8 @@ def cancel(
     """Call off a published notice (a service window that will not happen)."""
     now = now or utcnow()
     _require_open(notice)
-    notice.status = NoticeStatus.cancelled
-    notice.closed_at = now
+    session.flush()
+    _transition(session, notice, NoticeStatus.published, NoticeStatus.cancelled, closed_at=now)
     notice.sequence += 1
     session.add(ScheduleEvent(notice=notice, event="cancelled", sequence=notice.schedule_version))
     update = _record(session, notice, UpdateKind.cancelled, actor, body, now=now)
@@ -503,13 +526,13 @@ def run_schedule(session: Session, now: datetime | None = None) -> list[tuple[in
             session.flush()
             kind = UpdateKind(event)
             if event == "ended":
-                notice.status = NoticeStatus.closed
-                notice.closed_at = now
+                _transition(session, notice, NoticeStatus.published, NoticeStatus.closed, closed_at=now)
                 notice.sequence += 1
             update = _record(session, notice, kind, None, now=now)
             _send(session, notice, kind, update)
             session.commit()
-        except IntegrityError:
+        except (IntegrityError, NoticeError):
+            # Another worker claimed the event, or a coordinator closed the window just now.
             session.rollback()
             continue
         sent.append((notice_id, event))

@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from commsplan.delivery.models import OutboxItem, OutgoingMessage
+from commsplan.extensions import db
 from commsplan.notices import services
 from commsplan.notices.models import (
     Notice,
@@ -215,3 +217,18 @@ def test_calendar_notices_lists_published_windows_and_releases(session):
     found = services.calendar_notices(session, start - timedelta(days=1), start + timedelta(days=1))
     assert {n.id for n in found} == {window.id, release.id}
     assert services.calendar_notices(session, start + timedelta(days=2), start + timedelta(days=3)) == []
+
+
+def test_publishing_twice_at_once_sends_once(app, session):
+    notice = make_notice(session)
+    services.add_recipient(session, notice, "a@example.org")
+    session.commit()
+    # A second coordinator (or a double click) with the page still showing the draft.
+    with Session(db.engine) as other:
+        stale = other.get(Notice, notice.id)
+        assert services.publish(session, notice, None) == 1
+        session.commit()
+        with pytest.raises(services.NoticeError):
+            services.publish(other, stale, None)
+        other.rollback()
+    assert _count(session, OutboxItem) == 1
