@@ -334,7 +334,12 @@ def _finish(notice_id: int, action: str):  # type: ignore[no-untyped-def]
     form = FinishForm()
     if form.validate_on_submit():
         change = services.close if action == "close" else services.cancel
-        update = change(db.session, notice, current_user, form.body.data or "")
+        try:
+            update = change(db.session, notice, current_user, form.body.data or "")
+        except services.NoticeError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
         db.session.commit()
         done = _("Meddelandet är avslutat.") if action == "close" else _("Meddelandet är inställt.")
         flash(done + " " + _("%(count)d mottagare får besked.", count=update.recipient_count), "success")
