@@ -244,3 +244,30 @@ def test_times_without_offset_are_swedish_time(client, session):
     assert response.status_code == 201, response.json
     assert response.json["starts_at"] == "2030-06-01T16:00:00+00:00"
     assert response.json["ends_at"] == "2030-06-01T18:00:00+00:00"
+
+
+def test_revoke_token_command_by_prefix(runner, session, client):
+    token = _token(session)
+    row = session.scalars(select(ApiToken)).one()
+    result = runner.invoke(args=["commsplan", "revoke-token", row.prefix])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/v1/notices", headers=_h(token)).status_code == 401
+    assert runner.invoke(args=["commsplan", "revoke-token", "cp_nothing"]).exit_code != 0
+
+
+def test_inactive_users_token_stops_working(client, session):
+    token = _token(session)
+    user = session.scalars(select(ApiToken)).one().user
+    user.active = False
+    session.commit()
+    assert client.get("/api/v1/notices", headers=_h(token)).status_code == 401
+
+
+def test_admin_sees_everyones_tokens(client, auth, session):
+    other = factories.make_user(session, email="other@example.org", role=Role.viewer)
+    row, _plain = token_services.create_token(session, other, "deras")
+    session.commit()
+    auth.login(Role.admin)
+    page = client.get("/account/tokens/").get_data(as_text=True)
+    assert "other@example.org" in page and row.prefix in page
+    assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 302

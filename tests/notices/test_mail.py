@@ -38,6 +38,8 @@ def test_published_outage_arrives_with_prefix_parts_and_links(session, runner, o
     assert mail["In-Reply-To"] is None
     # Each recipient has their own unsubscribe link, also in the RFC 8058 headers.
     assert "https://commsplan.example.org/unsubscribe/" in text
+    assert 'href="https://commsplan.example.org/unsubscribe/' in html
+    assert "%%" not in text and "%%" not in html
     assert mail["List-Unsubscribe"].startswith("<https://commsplan.example.org/unsubscribe/")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     other = outbox.to("strateg@example.org")[0]
