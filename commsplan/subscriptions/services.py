@@ -43,15 +43,16 @@ def unsubscribed_addresses(session: Session, emails: Iterable[str]) -> set[str]:
     return wanted & found
 
 
-def list_subscriptions(session: Session) -> list[Subscription]:
-    return list(
-        session.scalars(
-            select(Subscription)
-            .join(Contact)
-            .options(selectinload(Subscription.contact), selectinload(Subscription.service))
-            .order_by(Contact.name, Subscription.id)
-        )
+def list_subscriptions(session: Session, contact: Contact | None = None) -> list[Subscription]:
+    query = (
+        select(Subscription)
+        .join(Contact)
+        .options(selectinload(Subscription.contact), selectinload(Subscription.service))
+        .order_by(Contact.name, Subscription.id)
     )
+    if contact is not None:
+        query = query.where(Subscription.contact_id == contact.id)
+    return list(session.scalars(query))
 
 
 def subscribe(

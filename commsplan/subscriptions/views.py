@@ -37,8 +37,15 @@ def _fill(form: SubscriptionForm) -> None:
 
 @bp.route("/subscriptions", methods=["GET", "POST"])
 def subscription_list():
+    """All subscriptions, or one contact's (``?contact=<id>``, linked from contact pages)."""
     form = SubscriptionForm()
     _fill(form)
+    contact_id = request.args.get("contact", type=int)
+    contact = db.session.get(Contact, contact_id) if contact_id else None
+    if contact_id and contact is None:
+        abort(404)
+    if request.method == "GET" and contact is not None:
+        form.contact.data = contact.id
     if form.validate_on_submit():
         contact = db.session.get(Contact, form.contact.data)
         kind_or_service, _sep, value = form.target.data.partition(":")
@@ -52,11 +59,12 @@ def subscription_list():
         else:
             db.session.commit()
             flash(_("Prenumerationen är sparad."), "success")
-            return redirect(url_for("subscriptions.subscription_list"))
+            return redirect(url_for("subscriptions.subscription_list", contact=contact_id))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "subscriptions/list.html",
-        subscriptions=services.list_subscriptions(db.session),
+        subscriptions=services.list_subscriptions(db.session, contact),
+        contact=contact,
         form=form,
         action_form=ConfirmForm(),
     ), status

@@ -81,3 +81,15 @@ def test_coordinator_manages_subscriptions(client, auth, session):
     subscription = session.scalars(select(Subscription)).first()
     assert client.post(f"/subscriptions/{subscription.id}/delete").status_code == 302
     assert len(session.scalars(select(Subscription)).all()) == 1
+
+
+def test_one_contacts_subscriptions(client, auth, session):
+    plan = small_plan(session)
+    subscription_services.subscribe(session, plan.bystander, service=plan.tidbok)
+    subscription_services.subscribe(session, plan.ops, service=plan.journalen)
+    session.commit()
+    auth.login(Role.viewer)
+    page = client.get(f"/subscriptions?contact={plan.bystander.id}").get_data(as_text=True)
+    assert "Prenumerationer för Annan" in page
+    assert "E-tjänsten Webbtidbok" in page and "E-tjänsten Journalen" not in page
+    assert client.get("/subscriptions?contact=9999").status_code == 404
