@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 # Defaults for ``app.config``; every one can be set as COMMSPLAN_<NAME>.
 DEFAULTS: dict[str, Any] = {
     "DELIVERY_MAX_ATTEMPTS": 10,
-    "DELIVERY_CONNECTIONS": 4,
+    "DELIVERY_CONNECTIONS": 2,  # measured best on 2 cores; raise for a distant relay
     "DELIVERY_BATCH_SIZE": 50,
     "DELIVERY_LEASE_SECONDS": 300,
     "DELIVERY_BACKOFF_SECONDS": 30,
@@ -344,6 +344,83 @@ class _Outcome:
         return len(self.sent) + len(self.retrying) + len(self.failed) + len(self.released)
 
 
+# The statements are built once; building and cache-keying them per batch showed up in
+# profiles. They are immutable, so sharing them between threads and workers is safe.
+_NOW = bindparam("now", type_=ITEMS.c.claimed_at.type)
+_OURS = and_(ITEMS.c.claimed_by == bindparam("claimer"), ITEMS.c.state == DeliveryState.sending)
+_CANDIDATES = (
+    select(ITEMS.c.id)
+    .where(
+        # Verbatim first term: the partial index's predicate.
+        text(PENDING_PREDICATE),
+        or_(
+            and_(
+                ITEMS.c.state != DeliveryState.sending,
+                or_(ITEMS.c.next_attempt_at.is_(None), ITEMS.c.next_attempt_at <= _NOW),
+            ),
+            and_(
+                ITEMS.c.state == DeliveryState.sending,
+                ITEMS.c.claimed_at < bindparam("stale_before", type_=ITEMS.c.claimed_at.type),
+            ),
+        ),
+    )
+    .order_by(ITEMS.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+def _claim_statement(candidates: Any) -> Any:
+    return (
+        update(ITEMS)
+        .where(ITEMS.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            state=DeliveryState.sending,
+            claimed_at=_NOW,
+            claimed_by=bindparam("claimer"),
+            attempts=ITEMS.c.attempts + 1,
+        )
+        .returning(
+            ITEMS.c.id,
+            ITEMS.c.message_id,
+            ITEMS.c.to_address,
+            ITEMS.c.to_name,
+            ITEMS.c.personalisation,
+            ITEMS.c.message_id_header,
+            ITEMS.c.attempts,
+        )
+    )
+
+
+_CLAIM = _claim_statement(_CANDIDATES)
+# PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+_CLAIM_LOCKING = _claim_statement(_CANDIDATES.with_for_update(skip_locked=True))
+_MARK_SENT = (
+    update(ITEMS)
+    .where(ITEMS.c.id.in_(bindparam("ids", expanding=True)), _OURS)
+    .values(state=DeliveryState.sent, sent_at=_NOW, next_attempt_at=None, last_error="")
+)
+_MARK_RETRYING = (
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("b_id"), _OURS)
+    .values(
+        state=DeliveryState.retrying,
+        next_attempt_at=bindparam("b_next", type_=ITEMS.c.next_attempt_at.type),
+        last_error=bindparam("b_error"),
+    )
+)
+_MARK_FAILED = (
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("b_id"), _OURS)
+    .values(state=DeliveryState.failed, next_attempt_at=None, last_error=bindparam("b_error"))
+)
+# Not attempted (stopping, or it waited too long): queued again, attempt given back.
+_RELEASE = (
+    update(ITEMS)
+    .where(ITEMS.c.id.in_(bindparam("ids", expanding=True)), _OURS)
+    .values(state=DeliveryState.queued, attempts=ITEMS.c.attempts - 1, claimed_at=None)
+)
+
+
 class Deliverer:
     """Drains the outbox with ``settings.connections`` sender threads."""
 
@@ -382,9 +459,11 @@ class Deliverer:
         each) and writes their outcomes together with the next claim, one commit per
         round. So senders never wait for the database, SQLite sees one writer per
         worker, and the threads rarely wake each other (a wake-up per chunk, not per
-        mail: under the GIL every wake-up costs). Rows claimed but not yet recorded
-        stay bounded (about two batches plus a chunk per connection): that is what a
-        crash can make us send twice. ``stop`` ends the drain after the rows in flight.
+        mail: under the GIL every wake-up costs). Up to about three batches are claimed
+        ahead so the senders do not run dry while a commit is slow. After a crash,
+        rows sent but not yet recorded (at most about a batch) are sent again; rows
+        claimed but not sent wait for the lease. ``stop`` ends the drain after the mails
+        being sent; rows claimed but not started are handed back unsent.
         """
         stop = stop or threading.Event()
         total = DrainResult()
@@ -398,7 +477,7 @@ class Deliverer:
         senders = [
             threading.Thread(
                 target=self._sender,
-                args=(work, results, progress, unreachable, unreachable_error),
+                args=(work, results, progress, stop, unreachable, unreachable_error),
                 name=f"commsplan-sender-{i}",
                 daemon=True,
             )
@@ -420,7 +499,7 @@ class Deliverer:
                         self._note(pending, *results.popleft())
                     queued = work.qsize() * chunk_size
                     want_more = (
-                        not (exhausted or stop.is_set() or unreachable.is_set()) and queued < batch_size
+                        not (exhausted or stop.is_set() or unreachable.is_set()) and queued < 2 * batch_size
                     )
                     flush_due = pending.count >= batch_size or (
                         pending.count
@@ -473,6 +552,7 @@ class Deliverer:
         work: queue.Queue[list[tuple[Claimed, MessageTemplate | str]] | None],
         results: deque[tuple[Claimed, str, Any]],
         progress: threading.Event,
+        stop: threading.Event,
         unreachable: threading.Event,
         unreachable_error: list[str],
     ) -> None:
@@ -489,7 +569,9 @@ class Deliverer:
                         # Without a connection the rest would fail the same way, slowly.
                         error = unreachable_error[0] if unreachable_error else "Avbrutet."
                         results.append((item, "retry", error))
-                    elif time.monotonic() - item.claimed_at > budget:
+                    elif stop.is_set() or time.monotonic() - item.claimed_at > budget:
+                        # Stopping, or waited too long: hand the row back unsent and at once,
+                        # rather than leave it to the lease.
                         results.append((item, "released", None))
                     else:
                         results.append(
@@ -539,42 +621,14 @@ class Deliverer:
     ) -> list[Claimed]:
         """Mark up to ``limit`` due rows as ours; the claim is committed before sending."""
         now = self.clock()
-        # "state IN (…)" first and verbatim: it is the partial index's predicate.
-        due = and_(
-            text(PENDING_PREDICATE),
-            or_(
-                and_(
-                    ITEMS.c.state != DeliveryState.sending,
-                    or_(ITEMS.c.next_attempt_at.is_(None), ITEMS.c.next_attempt_at <= now),
-                ),
-                and_(ITEMS.c.state == DeliveryState.sending, ITEMS.c.claimed_at < now - self.settings.lease),
-            ),
-        )
-        candidates = (
-            select(ITEMS.c.id).where(due).order_by(ITEMS.c.id).limit(limit or self.settings.batch_size)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        statement = (
-            update(ITEMS)
-            .where(ITEMS.c.id.in_(candidates.scalar_subquery()))
-            .values(
-                state=DeliveryState.sending,
-                claimed_at=now,
-                claimed_by=claimer,
-                attempts=ITEMS.c.attempts + 1,
-            )
-            .returning(
-                ITEMS.c.id,
-                ITEMS.c.message_id,
-                ITEMS.c.to_address,
-                ITEMS.c.to_name,
-                ITEMS.c.personalisation,
-                ITEMS.c.message_id_header,
-                ITEMS.c.attempts,
-            )
-        )
-        rows = session.execute(statement).all()
+        statement = _CLAIM_LOCKING if session.get_bind().dialect.name == "postgresql" else _CLAIM
+        params = {
+            "now": now,
+            "stale_before": now - self.settings.lease,
+            "claimer": claimer,
+            "limit": limit or self.settings.batch_size,
+        }
+        rows = session.execute(statement, params).all()
         if commit:
             session.commit()
         claimed_at = time.monotonic()
@@ -585,39 +639,19 @@ class Deliverer:
     def _record(self, session: Session, claimer: str, outcome: _Outcome, *, commit: bool = True) -> None:
         """Write outcomes, only for rows this worker still owns."""
         now = self.clock()
-        ours = and_(ITEMS.c.claimed_by == claimer, ITEMS.c.state == DeliveryState.sending)
         if outcome.sent:
-            session.execute(
-                update(ITEMS)
-                .where(ITEMS.c.id.in_(bindparam("ids", expanding=True)), ours)
-                .values(state=DeliveryState.sent, sent_at=now, next_attempt_at=None, last_error=""),
-                {"ids": outcome.sent},
-            )
+            session.execute(_MARK_SENT, {"ids": outcome.sent, "claimer": claimer, "now": now})
         if outcome.retrying:
             session.execute(
-                update(ITEMS)
-                .where(ITEMS.c.id == bindparam("b_id"), ours)
-                .values(
-                    state=DeliveryState.retrying,
-                    next_attempt_at=bindparam("b_next", type_=ITEMS.c.next_attempt_at.type),
-                    last_error=bindparam("b_error"),
-                ),
-                [{"b_id": i, "b_next": when, "b_error": error} for i, when, error in outcome.retrying],
+                _MARK_RETRYING,
+                [{"b_id": i, "claimer": claimer, "b_next": t, "b_error": e} for i, t, e in outcome.retrying],
             )
         if outcome.failed:
             session.execute(
-                update(ITEMS)
-                .where(ITEMS.c.id == bindparam("b_id"), ours)
-                .values(state=DeliveryState.failed, next_attempt_at=None, last_error=bindparam("b_error")),
-                [{"b_id": i, "b_error": error} for i, error in outcome.failed],
+                _MARK_FAILED, [{"b_id": i, "claimer": claimer, "b_error": e} for i, e in outcome.failed]
             )
         if outcome.released:
-            # Not attempted (it waited too long for a connection): give the attempt back.
-            session.execute(
-                update(ITEMS)
-                .where(ITEMS.c.id.in_(outcome.released), ours)
-                .values(state=DeliveryState.queued, attempts=ITEMS.c.attempts - 1, claimed_at=None)
-            )
+            session.execute(_RELEASE, {"ids": outcome.released, "claimer": claimer})
         if commit:
             session.commit()
 
