@@ -33,6 +33,7 @@ WRAP_AT = 800
 
 _MARKER = re.compile(rb"%%(h:)?([A-Za-z0-9_]+)%%")
 _TEXT_MARKER = re.compile(r"%%([A-Za-z0-9_]+)%%")
+_ENVELOPE_ADDRESS = re.compile(r"^[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}$")
 # Headers the sender owns; a message cannot override them through ``headers``.
 RESERVED_HEADERS = frozenset(
@@ -211,6 +212,10 @@ class MessageTemplate:
         headers: Mapping[str, str] | None = None,
         attachments: Sequence[Mapping[str, Any]] = (),
     ) -> MessageTemplate:
+        sender_name, envelope_from = parseaddr(single_line(sender))
+        if not _ENVELOPE_ADDRESS.match(envelope_from):
+            # It goes into MAIL FROM verbatim: nothing but a plain address may pass.
+            raise ValueError(f"sender {sender!r} has no usable address")
         extra = tuple((name, str(value)) for name, value in (headers or {}).items())
         for name, _value in extra:
             check_header_name(name)
@@ -238,13 +243,13 @@ class MessageTemplate:
         extra_has_markers = any("%%" in value for _name, value in extra)
         return cls(
             sender=sender,
-            envelope_from=parseaddr(sender)[1],
+            envelope_from=envelope_from,
             subject=subject,
             text_body=text_body,
             html_body=html_body,
             headers=extra,
             attachments=tuple(attachments),
-            from_line=fold_header("From", sender),
+            from_line=fold_header("From", formataddr((sender_name, envelope_from))),
             subject_line=None if subject_has_markers else fold_header("Subject", subject),
             extra_lines=None if extra_has_markers else b"".join(fold_header(n, v) for n, v in extra),
             mime_lines=mime_lines,

@@ -180,3 +180,16 @@ def test_lines_starting_with_a_dot_arrive_intact(put, drain, outbox):
     text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert text == ".\n..två punkter\n.en punkt\nslut\n"
     assert ".punkt</p>" in mail.get_body(("html",)).get_content()
+
+
+def test_a_sender_with_line_breaks_cannot_inject_smtp_commands(put, drain, outbox):
+    message = put("a@example.org", sender="Samordnare <samordnare@example.org>\r\nRCPT TO:<evil@example.org>")
+    drain()
+    recipients = [to for e in outbox.envelopes for to in e.rcpt_tos]
+    assert "evil@example.org" not in recipients
+    [row] = items(message)
+    if row.state is DeliveryState.sent:
+        [mail] = outbox.messages
+        assert mail["From"].addresses[0].addr_spec == "samordnare@example.org"
+    else:
+        assert row.state is DeliveryState.failed and "Kunde inte bygga brevet" in row.last_error
