@@ -12,12 +12,13 @@ Crash safety comes from the row states, not from the process:
 * outcomes are written only for rows still claimed by this worker, so a worker that
   outlived its lease cannot overwrite the row's newer owner.
 
-Why smtplib rather than Flask-Mail's ``Connection``: Flask-Mail builds each mail as a
-``flask_mail.Message`` (we send pre-rendered bytes), opens connections without a socket
-timeout (a hung server would hang the worker), and raises without telling connection
-errors from the server's answer. We use Flask-Mail's settings (``MAIL_SERVER``,
-``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``,
-``MAIL_DEFAULT_SENDER``) so there is one mail configuration.
+Why smtplib rather than Flask-Mail's ``Connection``: Flask-Mail sends only
+``flask_mail.Message`` objects, built from scratch for every mail (milliseconds each; we
+send bytes rendered once per message), opens connections without a socket timeout (a
+hung server would hang the worker) and cannot pipeline (RFC 2920). We use Flask-Mail's
+settings (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``,
+``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``) so there is one mail
+configuration.
 
 The rendered-template cache lives on the ``Deliverer`` instance, i.e. per process; it
 holds derived, immutable data, so two worker processes each having one is harmless.

@@ -26,6 +26,15 @@ class _PipeliningHandler(_Handler):
         session.host_name = hostname
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        # Lets a test see how a refused recipient is handled inside a pipelined group.
+        if address.startswith("refused-"):
+            return "550 5.1.1 Okänd mottagare" if "permanent" in address else "450 4.2.1 Försök senare"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
 
 @pytest.fixture(scope="session")
 def pipelining_server() -> Iterator[tuple[Controller, Outbox]]:

@@ -189,3 +189,18 @@ def test_two_workers_on_postgresql_never_send_the_same_row_twice(app, put, outbo
     assert len({m["Message-ID"] for m in outbox.messages}) == 120
     db.session.expire_all()
     assert {r.state for r in db.session.scalars(select(OutboxItem))} == {DeliveryState.sent}
+
+
+def test_refused_recipients_inside_a_pipelined_group(request, put, drain, outbox):
+    if "pipelining" not in request.node.name:
+        pytest.skip("the shared server accepts every recipient")
+    message = put(
+        "refused-permanent@example.org", "refused-later@example.org", "ok@example.org", "ok2@example.org"
+    )
+    result = drain()
+    assert (result.sent, result.failed, result.retrying) == (2, 1, 1)
+    permanent, later, ok, ok2 = items(message)
+    assert permanent.state is DeliveryState.failed and permanent.last_error.startswith("550 5.1.1")
+    assert later.state is DeliveryState.retrying and later.last_error.startswith("450 4.2.1")
+    assert ok.state is ok2.state is DeliveryState.sent
+    assert sorted(e.rcpt_tos[0] for e in outbox.envelopes) == ["ok2@example.org", "ok@example.org"]
