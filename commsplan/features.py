@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import auth, plan
+from commsplan import api, auth, delivery, notices, plan, subscriptions
 
-FEATURES = (auth, plan)
+FEATURES = (auth, plan, delivery, notices, subscriptions, api)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -47,6 +58,9 @@ def health():
 
 # (endpoint, label, endpoint prefix that marks the entry as current, least role)
 MENU: list[tuple[str, LazyString, str, Role]] = [
+    ("notices.notice_list", _l("Meddelanden"), "notices.", Role.viewer),
+    ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
+    ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),
     ("plan.document", _l("Planen"), "plan.document", Role.viewer),
     ("plan.stakeholder_list", _l("Intressenter"), "plan.stakeholder", Role.viewer),
     ("plan.recipient_list", _l("Mottagare"), "plan.recipient", Role.viewer),
@@ -55,6 +69,8 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
     ("plan.service_list", _l("E-tjänster"), "plan.service", Role.viewer),
     ("plan.system_list", _l("System"), "plan.system", Role.viewer),
     ("plan.unit_list", _l("Enheter"), "plan.unit", Role.viewer),
+    ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
+    ("tokens.token_list", _l("API-tokens"), "tokens.", Role.viewer),
     ("auth.users", _l("Konton"), "auth.", Role.admin),
 ]
 
@@ -78,7 +94,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_helpers() -> dict[str, object]:
         return {
-            "language_form": ConfirmForm(),
+            # Templates rendered outside a request (mail from the worker) have no session.
+            "language_form": ConfirmForm() if has_request_context() else None,
             "current_language": get_locale().language if get_locale() else "sv",
             "main_menu": main_menu,
             "role_label": lambda role: str(ROLE_LABELS[role]),
