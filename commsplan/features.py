@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import auth, plan
+from commsplan import auth, meetings, plan
 
-FEATURES = (auth, plan)
+FEATURES = (auth, plan, meetings)
 
 
 def init_app(app: Flask) -> None:
