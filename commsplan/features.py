@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import auth, meetings, plan
+from commsplan import auth, feeds, meetings, plan
 
-FEATURES = (auth, plan, meetings)
+FEATURES = (auth, plan, meetings, feeds)
 
 
 def init_app(app: Flask) -> None:
