@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 from commsplan import config
 from commsplan.extensions import babel, csrf, db, login_manager, mail, migrate
@@ -19,7 +19,8 @@ def select_locale() -> str:
     """Swedish unless the visitor chose another supported language."""
     from flask import current_app
 
-    chosen = session.get("lang")
+    # Outside a request (worker, CLI: mail, schedules) there is no visitor: the default.
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -47,6 +47,8 @@ def health():
 
 # (endpoint, label, endpoint prefix that marks the entry as current, least role)
 MENU: list[tuple[str, LazyString, str, Role]] = [
+    ("notices.notice_list", _l("Meddelanden"), "notices.", Role.viewer),
+    ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),
     ("plan.document", _l("Planen"), "plan.document", Role.viewer),
     ("plan.stakeholder_list", _l("Intressenter"), "plan.stakeholder", Role.viewer),
     ("plan.recipient_list", _l("Mottagare"), "plan.recipient", Role.viewer),
@@ -57,6 +59,8 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
     ("plan.unit_list", _l("Enheter"), "plan.unit", Role.viewer),
     ("meetings.series_list", _l("Möten"), "meetings.", Role.viewer),
     ("feeds.subscriptions", _l("Kalenderprenumerationer"), "feeds.", Role.viewer),
+    ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
+    ("tokens.token_list", _l("API-tokens"), "tokens.", Role.viewer),
     ("auth.users", _l("Konton"), "auth.", Role.admin),
 ]
 

@@ -1,7 +1,7 @@
 """meeting series, occurrences, agendas, registrations
 
 Revision ID: ff30e335a120
-Revises: 902ee33893ab
+Revises: d54f38c36d88
 Create Date: 2026-11-23 17:56:15.445060
 
 """
@@ -12,7 +12,7 @@ import commsplan.types
 
 # revision identifiers, used by Alembic.
 revision = 'ff30e335a120'
-down_revision = '902ee33893ab'
+down_revision = 'd54f38c36d88'
 branch_labels = None
 depends_on = None
 

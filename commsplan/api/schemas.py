@@ -1,0 +1,122 @@
+"""Marshmallow schemas: they validate the API's input and generate its OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from commsplan.notices.models import NoticeKind, NoticeStatus, OutageState, Severity, UpdateKind
+
+
+class _Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+def _when(description: str) -> fields.AwareDateTime:
+    return fields.AwareDateTime(
+        default_timezone=UTC, allow_none=True, metadata={"description": description + " (ISO 8601)"}
+    )
+
+
+class NoticeInSchema(_Strict):
+    kind = fields.Enum(NoticeKind, by_value=True, required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.String(
+        load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"}
+    )
+    severity = fields.Enum(Severity, by_value=True, allow_none=True, load_default=None)
+    outage_state = fields.Enum(OutageState, by_value=True, allow_none=True, load_default=None)
+    starts_at = _when("Start of the service window or outage")
+    ends_at = _when("End")
+    release_date = fields.Date(allow_none=True, load_default=None)
+    version = fields.String(load_default="", validate=validate.Length(max=100))
+    changes_for_staff = fields.String(load_default="", validate=validate.Length(max=10000))
+    changes_for_residents = fields.String(load_default="", validate=validate.Length(max=10000))
+    reminder_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    service_ids = fields.List(fields.Integer(), load_default=list)
+    system_ids = fields.List(fields.Integer(), load_default=list)
+    group_ids = fields.List(fields.Integer(), load_default=list)
+
+
+class NoticeListQuerySchema(_Strict):
+    kind = fields.Enum(NoticeKind, by_value=True, load_default=None)
+    status = fields.Enum(NoticeStatus, by_value=True, load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class UpdateInSchema(_Strict):
+    body = fields.String(
+        load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"}
+    )
+    outage_state = fields.Enum(OutageState, by_value=True, allow_none=True, load_default=None)
+
+
+class FinishInSchema(_Strict):
+    body = fields.String(load_default="", validate=validate.Length(max=20000))
+
+
+class NamedSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class UpdateOutSchema(ma.Schema):
+    id = fields.Integer()
+    kind = fields.Enum(UpdateKind, by_value=True)
+    body = fields.String(attribute="body_markdown")
+    outage_state = fields.Enum(OutageState, by_value=True, allow_none=True)
+    author = fields.String(attribute="author_name")
+    sent = fields.Boolean()
+    recipient_count = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
+class NoticeOutSchema(ma.Schema):
+    id = fields.Integer()
+    uid = fields.String()
+    kind = fields.Enum(NoticeKind, by_value=True)
+    status = fields.Enum(NoticeStatus, by_value=True)
+    title = fields.String()
+    body = fields.String(attribute="body_markdown")
+    severity = fields.Enum(Severity, by_value=True, allow_none=True)
+    outage_state = fields.Enum(OutageState, by_value=True, allow_none=True)
+    starts_at = fields.AwareDateTime(allow_none=True)
+    ends_at = fields.AwareDateTime(allow_none=True)
+    release_date = fields.Date(allow_none=True)
+    version = fields.String()
+    changes_for_staff = fields.String()
+    changes_for_residents = fields.String()
+    sequence = fields.Integer()
+    services = fields.List(fields.Nested(NamedSchema))
+    systems = fields.List(fields.Nested(NamedSchema))
+    published_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    updates = fields.List(fields.Nested(UpdateOutSchema))
+
+
+class RecipientOutSchema(ma.Schema):
+    email = fields.String()
+    name = fields.String()
+    reasons = fields.List(fields.String())
+    included = fields.Boolean()
+    excluded_reason = fields.String()
+
+
+class PublishOutSchema(ma.Schema):
+    notice = fields.Nested(NoticeOutSchema)
+    recipient_count = fields.Integer()
+    recipients = fields.List(fields.Nested(RecipientOutSchema))
+
+
+class DeliveryCountsSchema(ma.Schema):
+    queued = fields.Integer()
+    sending = fields.Integer()
+    retrying = fields.Integer()
+    sent = fields.Integer()
+    failed = fields.Integer()
+    cancelled = fields.Integer()

@@ -1,0 +1,291 @@
+"""Render a message once, personalise it per recipient cheaply.
+
+Building a mail with ``email.message`` costs milliseconds; a notice to ten thousand
+people must not pay that ten thousand times. ``MessageTemplate.build`` serialises the
+MIME body once (8bit UTF-8, CRLF, lines well under the 998-byte limit), and
+``MessageTemplate.render`` only prepends the recipient's headers and substitutes the
+``%%key%%`` markers in the bytes. Values put into the HTML part are HTML-escaped;
+values put into headers are folded by the ``email`` package and can never start a new
+header. Whenever the fast path cannot guarantee a valid message (a line would grow past
+the limit, a value could collide with the MIME boundary) the recipient's mail is built
+in full by ``render_full``, which is also the reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email import policy as email_policy
+from email.header import Header
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
+
+POLICY = email_policy.SMTP  # CRLF line endings, 8bit bodies allowed
+MAX_LINE = 998  # RFC 5322 hard limit, without CRLF
+# Long template lines are broken at a space below this, leaving room for substitutions.
+WRAP_AT = 800
+
+_MARKER = re.compile(rb"%%(h:)?([A-Za-z0-9_]+)%%")
+_TEXT_MARKER = re.compile(r"%%([A-Za-z0-9_]+)%%")
+_HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}$")
+# Headers the sender owns; a message cannot override them through ``headers``.
+RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "sender",
+        "return-path",
+    }
+)
+# Characters that may appear in a List-Unsubscribe URL between < and >.
+_URL_SAFE = re.compile(r"^https?://[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+$")
+
+
+def single_line(value: str) -> str:
+    """Collapse every kind of line break into a space: header values stay one header."""
+    return " ".join(value.splitlines())
+
+
+def check_header_name(name: str) -> None:
+    if not _HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
+        raise ValueError(f"header {name!r} may not be set on an outgoing message")
+
+
+def fold_header(name: str, value: str) -> bytes:
+    """``Name: value`` folded and RFC 2047-encoded by the email package, CRLF-terminated."""
+    folded = POLICY.header_factory(name, single_line(value)).fold(policy=POLICY)
+    return folded.encode("ascii")
+
+
+def address_header(name: str, address: str, header: str = "To") -> bytes:
+    """A cheap ``To:`` line; the display name can never break out of the header."""
+    display = single_line(name).strip()
+    if not display:
+        return f"{header}: {address}\r\n".encode("ascii")
+    if display.isascii() or len(display.encode("utf-8")) <= 45:
+        # One base64 encoded word stays within RFC 2047's 75 characters up to 45 bytes.
+        return f"{header}: {formataddr((display, address))}\r\n".encode("ascii")
+    encoded = Header(display, "utf-8", header_name=header).encode(linesep="\r\n")
+    return f"{header}: {encoded} <{address}>\r\n".encode("ascii")
+
+
+def _body_value(value: str) -> str:
+    # Bodies are CRLF-terminated lines; a bare CR or LF inside a value would corrupt them.
+    return "\r\n".join(value.splitlines())
+
+
+def substitute_text(template: str, values: Mapping[str, str], *, escape: bool = False) -> str:
+    def replace(match: re.Match[str]) -> str:
+        value = values.get(match.group(1), "")
+        return html.escape(value) if escape else value
+
+    return _TEXT_MARKER.sub(replace, template)
+
+
+def _wrap_long_lines(text: str) -> str:
+    """Break lines longer than WRAP_AT at a space so 8bit bodies stay valid.
+
+    Markers contain no spaces, so a break never splits one. Lines without a usable
+    space are left alone; the template then falls back to full builds.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        while len(line.encode("utf-8")) > WRAP_AT:
+            head = line.encode("utf-8")[:WRAP_AT].decode("utf-8", errors="ignore")
+            cut = head.rfind(" ")
+            if cut <= 0:
+                break
+            out.append(line[:cut])
+            line = line[cut + 1 :]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
+    main, _, rest = value.partition(";")
+    maintype, _, subtype = main.strip().lower().partition("/")
+    params: dict[str, str] = {}
+    for part in rest.split(";"):
+        key, sep, val = part.partition("=")
+        if sep:
+            params[key.strip().lower()] = val.strip().strip('"')
+    return maintype or "application", subtype or "octet-stream", params
+
+
+def _attach(msg: EmailMessage, attachment: Mapping[str, Any]) -> None:
+    maintype, subtype, params = _content_type(str(attachment.get("content_type", "application/octet-stream")))
+    filename = single_line(str(attachment.get("filename", "bilaga")))
+    content = attachment.get("content", "")
+    if maintype == "text":
+        charset = params.pop("charset", "utf-8")
+        msg.add_attachment(str(content), subtype=subtype, charset=charset, filename=filename, params=params)
+    else:
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename, params=params)
+
+
+def _mime_body(
+    text: str, html_body: str, attachments: Sequence[Mapping[str, Any]], cte: str | None
+) -> EmailMessage:
+    msg = EmailMessage(policy=POLICY)
+    msg.set_content(text, cte=cte)
+    if html_body:
+        msg.add_alternative(html_body, subtype="html", cte=cte)
+    for attachment in attachments:
+        _attach(msg, attachment)
+    return msg
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What ``render`` needs of one outbox row."""
+
+    address: str
+    name: str
+    message_id: str
+    personalisation: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A message rendered once; immutable, so one instance may serve many threads."""
+
+    sender: str
+    envelope_from: str
+    subject: str
+    text_body: str
+    html_body: str
+    headers: tuple[tuple[str, str], ...]
+    attachments: tuple[Mapping[str, Any], ...]
+    from_line: bytes
+    subject_line: bytes | None  # None: the subject has markers, fold per recipient
+    extra_lines: bytes | None  # None: some extra header has markers
+    mime_lines: bytes  # MIME-Version and Content-Type of the skeleton
+    body: bytes
+    body_has_markers: bool
+    body_max_line: int
+    boundary: bytes
+    fast: bool  # False: every recipient gets a full build
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        sender: str,
+        subject: str,
+        text_body: str,
+        html_body: str = "",
+        headers: Mapping[str, str] | None = None,
+        attachments: Sequence[Mapping[str, Any]] = (),
+    ) -> MessageTemplate:
+        extra = tuple((name, str(value)) for name, value in (headers or {}).items())
+        for name, _value in extra:
+            check_header_name(name)
+        text = _wrap_long_lines(text_body or "")
+        # Mark HTML markers so their values are escaped, text markers are not.
+        marked_html = _TEXT_MARKER.sub(r"%%h:\1%%", _wrap_long_lines(html_body)) if html_body else ""
+        skeleton = _mime_body(text, marked_html, attachments, cte="8bit")
+        raw = skeleton.as_bytes(policy=POLICY)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        lines = body.split(b"\r\n")
+        body_max_line = max((len(line) for line in lines), default=0)
+        mime_lines = b"MIME-Version: 1.0\r\n" + b"".join(
+            line + b"\r\n" for line in head.split(b"\r\n") if not line.lower().startswith(b"mime-version:")
+        )
+        boundary = (skeleton.get_boundary() or "").encode("ascii")
+        subject_has_markers = "%%" in subject
+        extra_has_markers = any("%%" in value for _name, value in extra)
+        return cls(
+            sender=sender,
+            envelope_from=parseaddr(sender)[1],
+            subject=subject,
+            text_body=text_body,
+            html_body=html_body,
+            headers=extra,
+            attachments=tuple(attachments),
+            from_line=fold_header("From", sender),
+            subject_line=None if subject_has_markers else fold_header("Subject", subject),
+            extra_lines=None if extra_has_markers else b"".join(fold_header(n, v) for n, v in extra),
+            mime_lines=mime_lines,
+            body=body,
+            body_has_markers=b"%%" in body,
+            body_max_line=body_max_line,
+            boundary=boundary,
+            fast=body_max_line <= MAX_LINE,
+        )
+
+    # -- per recipient -------------------------------------------------------------
+
+    def _recipient_headers(self, recipient: Recipient, values: Mapping[str, str]) -> bytes:
+        parts = [
+            b"Date: " + formatdate(time.time(), usegmt=True).encode("ascii") + b"\r\n",
+            self.from_line,
+            address_header(recipient.name, recipient.address),
+            self.subject_line
+            if self.subject_line is not None
+            else fold_header("Subject", substitute_text(self.subject, values)),
+            b"Message-ID: " + recipient.message_id.encode("ascii") + b"\r\n",
+        ]
+        if self.extra_lines is not None:
+            parts.append(self.extra_lines)
+        else:
+            parts.extend(fold_header(n, substitute_text(v, values)) for n, v in self.headers)
+        unsubscribe = values.get("unsubscribe_url", "")
+        if unsubscribe and _URL_SAFE.match(unsubscribe) and len(unsubscribe) < 900:
+            # RFC 8058 one-click unsubscribe.
+            parts.append(b"List-Unsubscribe: <" + unsubscribe.encode("ascii") + b">\r\n")
+            parts.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+        return b"".join(parts)
+
+    def render(self, recipient: Recipient) -> bytes:
+        """The complete mail for one recipient, CRLF line endings."""
+        values = recipient.personalisation
+        if not self.fast:
+            return self.render_full(recipient)
+        body = self.body
+        if self.body_has_markers:
+            encoded = {key: _body_value(str(value)).encode("utf-8") for key, value in values.items()}
+            if self.boundary and any(self.boundary in value for value in encoded.values()):
+                return self.render_full(recipient)
+            escaped: dict[str, bytes] = {}
+
+            def replace(match: re.Match[bytes]) -> bytes:
+                key = match.group(2).decode("ascii")
+                if match.group(1):
+                    if key not in escaped:
+                        escaped[key] = html.escape(str(values.get(key, ""))).encode("utf-8")
+                    return escaped[key]
+                return encoded.get(key, b"")
+
+            body = _MARKER.sub(replace, body)
+            grown = sum(len(v) for v in encoded.values()) * 6  # html.escape grows at most 6x
+            if self.body_max_line + grown > MAX_LINE and max(map(len, body.split(b"\r\n"))) > MAX_LINE:
+                return self.render_full(recipient)
+        return self._recipient_headers(recipient, values) + self.mime_lines + b"\r\n" + body
+
+    def render_full(self, recipient: Recipient) -> bytes:
+        """Build the recipient's mail from scratch; the email package picks encodings."""
+        values = recipient.personalisation
+        text = substitute_text(self.text_body, values)
+        html_body = substitute_text(self.html_body, values, escape=True) if self.html_body else ""
+        msg = _mime_body(text, html_body, self.attachments, cte=None)
+        body = msg.as_bytes(policy=POLICY).partition(b"\r\n\r\n")
+        head_mime = b"MIME-Version: 1.0\r\n" + b"".join(
+            line + b"\r\n" for line in body[0].split(b"\r\n") if not line.lower().startswith(b"mime-version:")
+        )
+        return self._recipient_headers(recipient, values) + head_mime + b"\r\n" + body[2]

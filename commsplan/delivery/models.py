@@ -1,0 +1,88 @@
+"""The durable outbox: one rendered mail (``OutgoingMessage``) and one row per recipient
+(``OutboxItem``), written in the same transaction as the change that causes the mail.
+
+A worker claims items, sends them and records the outcome on the row, so a crash at any
+moment loses nothing: an item is either still queued, claimed with a lease that runs out,
+or marked sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from commsplan.extensions import db
+from commsplan.timeutil import utcnow
+from commsplan.types import UTCDateTime
+
+
+class DeliveryState(enum.Enum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    retrying = "retrying"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # VARCHAR + CHECK rather than a native type: adding a member needs no ALTER TYPE.
+    return Enum(cls, native_enum=False, length=30, validate_strings=True)
+
+
+class OutgoingMessage(db.Model):
+    """One rendered mail shared by many recipients; ``%%key%%`` markers are personalised."""
+
+    __tablename__ = "outgoing_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(998))
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    # Extra headers, e.g. {"In-Reply-To": "<…>", "References": "<…>"}.
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # [{"filename": …, "content_type": …, "content": <text>}]
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # "" means MAIL_DEFAULT_SENDER.
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    source_type: Mapped[str] = mapped_column(String(50), default="")
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    items: Mapped[list[OutboxItem]] = relationship(back_populates="message", order_by="OutboxItem.id")
+
+    __table_args__ = (Index("ix_outgoing_message_source", "source_type", "source_id"),)
+
+
+class OutboxItem(db.Model):
+    """One recipient of one message, and where its delivery stands."""
+
+    __tablename__ = "outbox_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outgoing_message.id", ondelete="CASCADE"), index=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    to_name: Mapped[str] = mapped_column(String(200), default="")
+    # Delivery history outlives the contact: deleting a contact keeps the row.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"), index=True)
+    personalisation: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str] = mapped_column(String(200), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    message_id_header: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    message: Mapped[OutgoingMessage] = relationship(back_populates="items")
+
+    # The worker's claim query filters on state and due time.
+    __table_args__ = (Index("ix_outbox_item_state_due", "state", "next_attempt_at"),)

@@ -1,0 +1,29 @@
+"""Notices about releases, service windows, outages and general information, and the
+public status page."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from commsplan.auth.models import Role
+    from commsplan.notices import cli, models, views  # noqa: F401
+
+    app.config.setdefault("NOTICE_REMINDER_TIME", "09:00")
+    app.config.setdefault("NOTICE_REMINDER_MINUTES", None)
+    app.config.setdefault("STATUS_HISTORY_DAYS", 30)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.status_bp)
+    app.jinja_env.filters.setdefault("markdown", views.markdown_filter)
+    app.jinja_env.filters.setdefault("localtime", views.localtime_filter)
+    app.jinja_env.globals.setdefault("Role", Role)
+    _register_schedule_hook(app)
+
+
+def _register_schedule_hook(app: Flask) -> None:
+    """Let the delivery worker run the service-window schedule between its rounds."""
+    from commsplan.delivery.hooks import register_periodic
+    from commsplan.notices.services import run_schedule
+
+    register_periodic(app, "notice-schedule", run_schedule)

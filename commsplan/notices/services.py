@@ -1,0 +1,597 @@
+"""Notice lifecycle: drafts, publishing through the outbox, updates, the service-window
+schedule and the public status. Functions take an explicit session and never commit,
+except ``run_schedule`` which commits one scheduled mail at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import holidays
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from commsplan.auth.models import User
+from commsplan.delivery.services import Addressee, enqueue
+from commsplan.notices.mail import build_message, one_line
+from commsplan.notices.models import (
+    AudienceEdit,
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    NoticeUpdate,
+    OutageState,
+    ScheduleEvent,
+    Severity,
+    UpdateKind,
+)
+from commsplan.notices.recipients import ResolvedRecipient, included, resolve_recipients
+from commsplan.plan.models import Contact, Service, StakeholderGroup, System
+from commsplan.timeutil import STOCKHOLM, utcnow
+
+SCHEDULER_NAME = "Schemaläggaren"
+
+
+class NoticeError(ValueError):
+    """A change the notice's state does not allow; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class NoticeData:
+    """The editable fields of a notice, as parsed by a form or the API."""
+
+    kind: NoticeKind
+    title: str
+    body_markdown: str = ""
+    severity: Severity | None = None
+    outage_state: OutageState | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    release_date: date | None = None
+    version: str = ""
+    changes_for_staff: str = ""
+    changes_for_residents: str = ""
+    reminder_minutes: int | None = None
+    service_ids: list[int] = field(default_factory=list)
+    system_ids: list[int] = field(default_factory=list)
+    group_ids: list[int] = field(default_factory=list)
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+
+def _by_ids(session: Session, model: type, ids: list[int], field_name: str) -> list[Any]:
+    if not ids:
+        return []
+    rows = list(session.scalars(select(model).where(model.id.in_(ids))))
+    if len(rows) != len(set(ids)):
+        raise NoticeError(_("Okänt val bland %(field)s.", field=field_name), field_name)
+    return rows
+
+
+def _check_times(data: NoticeData) -> None:
+    window = data.kind is NoticeKind.service_window
+    if window and data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
+        raise NoticeError(_("Slutet måste ligga efter starten."), "ends_at")
+    if data.kind is NoticeKind.outage and data.starts_at and data.ends_at and data.ends_at < data.starts_at:
+        raise NoticeError(_("Slutet kan inte ligga före starten."), "ends_at")
+    if data.reminder_minutes is not None and data.reminder_minutes < 0:
+        raise NoticeError(_("Påminnelsen måste ligga före starten."), "reminder_minutes")
+
+
+def _apply(session: Session, notice: Notice, data: NoticeData) -> None:
+    title = one_line(data.title)
+    if not title:
+        raise NoticeError(_("Ange en rubrik."), "title")
+    _check_times(data)
+    notice.kind = data.kind
+    notice.title = title[:200]
+    notice.body_markdown = data.body_markdown or ""
+    notice.severity = data.severity if data.kind is NoticeKind.outage else None
+    notice.outage_state = (
+        (data.outage_state or OutageState.investigating) if data.kind is NoticeKind.outage else None
+    )
+    notice.starts_at = data.starts_at if data.kind in (NoticeKind.service_window, NoticeKind.outage) else None
+    notice.ends_at = data.ends_at if data.kind in (NoticeKind.service_window, NoticeKind.outage) else None
+    notice.release_date = data.release_date if data.kind is NoticeKind.release else None
+    notice.version = one_line(data.version) if data.kind is NoticeKind.release else ""
+    notice.changes_for_staff = data.changes_for_staff if data.kind is NoticeKind.release else ""
+    notice.changes_for_residents = data.changes_for_residents if data.kind is NoticeKind.release else ""
+    notice.reminder_minutes = data.reminder_minutes if data.kind is NoticeKind.service_window else None
+    notice.services = _by_ids(session, Service, data.service_ids, "services")
+    notice.systems = _by_ids(session, System, data.system_ids, "systems")
+    notice.groups = _by_ids(session, StakeholderGroup, data.group_ids, "groups")
+
+
+def create_draft(session: Session, data: NoticeData, author: User | None) -> Notice:
+    notice = Notice(kind=data.kind, title="", status=NoticeStatus.draft, created_by=author)
+    _apply(session, notice, data)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def update_draft(session: Session, notice: Notice, data: NoticeData) -> Notice:
+    if not notice.is_draft:
+        raise NoticeError(_("Ett publicerat meddelande ändras genom uppdateringar, inte i efterhand."))
+    _apply(session, notice, data)
+    session.flush()
+    return notice
+
+
+def delete_draft(session: Session, notice: Notice) -> None:
+    if not notice.is_draft:
+        raise NoticeError(_("Bara utkast kan tas bort. Ställ in eller avsluta meddelandet i stället."))
+    session.delete(notice)
+    session.flush()
+
+
+def list_notices(
+    session: Session, kind: NoticeKind | None = None, status: NoticeStatus | None = None, limit: int = 200
+) -> list[Notice]:
+    query = (
+        select(Notice)
+        .options(selectinload(Notice.services))
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+    )
+    if kind is not None:
+        query = query.where(Notice.kind == kind)
+    if status is not None:
+        query = query.where(Notice.status == status)
+    return list(session.scalars(query.limit(limit)))
+
+
+def missing_for_publish(notice: Notice) -> dict[str, str]:
+    """Fields that must be filled in before ``notice`` can go out, with a message each."""
+    missing: dict[str, str] = {}
+    if notice.kind is NoticeKind.service_window:
+        if notice.starts_at is None:
+            missing["starts_at"] = _("Ange när servicefönstret börjar.")
+        if notice.ends_at is None:
+            missing["ends_at"] = _("Ange när servicefönstret slutar.")
+    elif notice.kind is NoticeKind.outage:
+        if notice.severity is None:
+            missing["severity"] = _("Ange allvarlighetsgrad.")
+    elif notice.kind is NoticeKind.release:
+        if not notice.version:
+            missing["version"] = _("Ange version.")
+        if notice.release_date is None:
+            missing["release_date"] = _("Ange releasedatum.")
+    return missing
+
+
+# --- recipients --------------------------------------------------------------------------
+
+
+def recipients(session: Session, notice: Notice) -> list[ResolvedRecipient]:
+    return resolve_recipients(session, notice)
+
+
+def add_recipient(session: Session, notice: Notice, email: str, name: str = "") -> AudienceEdit:
+    """Put an address on the list; a known contact is recognised by its address."""
+    key = email.strip().lower()
+    if "@" not in key or any(c.isspace() for c in key) or len(key) > 254:
+        raise NoticeError(_("Ange en giltig e-postadress."), "email")
+    contact = session.scalar(select(Contact).where(func.lower(Contact.email) == key))
+    edit = session.scalar(
+        select(AudienceEdit).where(AudienceEdit.notice_id == notice.id, AudienceEdit.email == key)
+    )
+    if edit is None:
+        edit = AudienceEdit(notice=notice, email=key)
+        session.add(edit)
+    edit.included = True
+    edit.name = one_line(name) or (contact.name if contact else "")
+    edit.contact_id = contact.id if contact else None
+    session.flush()
+    return edit
+
+
+def remove_recipient(session: Session, notice: Notice, email: str) -> None:
+    key = email.strip().lower()
+    edit = session.scalar(
+        select(AudienceEdit).where(AudienceEdit.notice_id == notice.id, AudienceEdit.email == key)
+    )
+    if edit is None:
+        edit = AudienceEdit(notice=notice, email=key)
+        session.add(edit)
+    edit.included = False
+    session.flush()
+
+
+def reset_recipient(session: Session, notice: Notice, email: str) -> None:
+    """Undo the coordinator's addition or removal of ``email``."""
+    session.execute(
+        delete(AudienceEdit).where(
+            AudienceEdit.notice_id == notice.id, AudienceEdit.email == email.strip().lower()
+        )
+    )
+    session.expire(notice, ["audience_edits"])
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def _addressees(people: list[ResolvedRecipient]) -> Any:
+    from commsplan.subscriptions.services import unsubscribe_url
+
+    for person in people:
+        yield Addressee(
+            email=person.email,
+            name=person.name,
+            contact_id=person.contact_id,
+            personalisation={"unsubscribe_url": unsubscribe_url(person.email)},
+            reason="; ".join(person.reasons)[:500],
+        )
+
+
+def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> int:
+    session.flush()
+    people = included(resolve_recipients(session, notice))
+    message = build_message(notice, event, update)
+    count = enqueue(session, message, _addressees(people))
+    if update is not None:
+        update.sent = True
+        update.recipient_count = count
+    return count
+
+
+def _record(
+    session: Session, notice: Notice, kind: UpdateKind, actor: User | None, body: str = "", **extra: Any
+) -> NoticeUpdate:
+    update = NoticeUpdate(
+        notice=notice,
+        kind=kind,
+        body_markdown=body or "",
+        author=actor,
+        author_name=(actor.name or actor.email) if actor else SCHEDULER_NAME,
+        **extra,
+    )
+    session.add(update)
+    return update
+
+
+def publish(session: Session, notice: Notice, actor: User | None, now: datetime | None = None) -> int:
+    """Publish a draft: the status change and one outbox row per recipient, uncommitted."""
+    now = now or utcnow()
+    if not notice.is_draft:
+        raise NoticeError(_("Meddelandet är redan publicerat."))
+    missing = missing_for_publish(notice)
+    if missing:
+        name, message = next(iter(missing.items()))
+        raise NoticeError(message, name)
+    notice.status = NoticeStatus.published
+    notice.published_at = now
+    if notice.kind is NoticeKind.outage:
+        notice.starts_at = notice.starts_at or now
+        notice.outage_state = notice.outage_state or OutageState.investigating
+    update = _record(session, notice, UpdateKind.published, actor, outage_state=notice.outage_state)
+    return _send(session, notice, UpdateKind.published, update)
+
+
+def _require_open(notice: Notice) -> None:
+    if notice.status is not NoticeStatus.published:
+        raise NoticeError(_("Det går bara att göra så med ett publicerat meddelande som pågår."))
+
+
+def post_update(
+    session: Session,
+    notice: Notice,
+    actor: User | None,
+    body: str,
+    outage_state: OutageState | None = None,
+    now: datetime | None = None,
+) -> NoticeUpdate:
+    """A correction or news on a published notice; it is sent to everyone on the list."""
+    now = now or utcnow()
+    _require_open(notice)
+    if not (body or "").strip() and outage_state is None:
+        raise NoticeError(_("Skriv vad som är nytt."), "body")
+    if outage_state is not None:
+        if notice.kind is not NoticeKind.outage:
+            raise NoticeError(_("Bara driftstörningar har status."), "outage_state")
+        notice.outage_state = outage_state
+        if outage_state is OutageState.resolved and notice.ends_at is None:
+            notice.ends_at = now
+    notice.sequence += 1
+    update = _record(session, notice, UpdateKind.update, actor, body, outage_state=outage_state)
+    _send(session, notice, UpdateKind.update, update)
+    return update
+
+
+def close(
+    session: Session, notice: Notice, actor: User | None, body: str = "", now: datetime | None = None
+) -> NoticeUpdate:
+    """End a published notice; an outage is then resolved."""
+    now = now or utcnow()
+    _require_open(notice)
+    notice.status = NoticeStatus.closed
+    notice.closed_at = now
+    notice.sequence += 1
+    state = None
+    if notice.kind is NoticeKind.outage:
+        notice.outage_state = state = OutageState.resolved
+        notice.ends_at = notice.ends_at or now
+    update = _record(session, notice, UpdateKind.closed, actor, body, outage_state=state)
+    _send(session, notice, UpdateKind.closed, update)
+    return update
+
+
+def cancel(
+    session: Session, notice: Notice, actor: User | None, body: str = "", now: datetime | None = None
+) -> NoticeUpdate:
+    """Call off a published notice (a service window that will not happen)."""
+    now = now or utcnow()
+    _require_open(notice)
+    notice.status = NoticeStatus.cancelled
+    notice.closed_at = now
+    notice.sequence += 1
+    session.add(ScheduleEvent(notice=notice, event="cancelled", sequence=notice.schedule_version))
+    update = _record(session, notice, UpdateKind.cancelled, actor, body)
+    _send(session, notice, UpdateKind.cancelled, update)
+    return update
+
+
+def reschedule(
+    session: Session,
+    notice: Notice,
+    actor: User | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    body: str = "",
+    now: datetime | None = None,
+) -> NoticeUpdate:
+    """Move a published service window; a window that has begun can only be extended."""
+    now = now or utcnow()
+    _require_open(notice)
+    if notice.kind is not NoticeKind.service_window:
+        raise NoticeError(_("Bara servicefönster kan flyttas."))
+    if ends_at <= starts_at:
+        raise NoticeError(_("Slutet måste ligga efter starten."), "ends_at")
+    assert notice.starts_at is not None and notice.ends_at is not None
+    started = now >= notice.starts_at
+    if started and starts_at != notice.starts_at:
+        raise NoticeError(_("Servicefönstret har redan börjat; bara slutet kan ändras."), "starts_at")
+    if starts_at == notice.starts_at and ends_at == notice.ends_at:
+        raise NoticeError(_("Ange en ny tid."), "starts_at")
+    if ends_at <= now:
+        raise NoticeError(
+            _("Det nya slutet har redan passerats. Avsluta servicefönstret i stället."), "ends_at"
+        )
+    kind = UpdateKind.extended if started and ends_at > notice.ends_at else UpdateKind.rescheduled
+    if starts_at != notice.starts_at:
+        notice.start_version += 1
+    notice.starts_at = starts_at
+    notice.ends_at = ends_at
+    notice.schedule_version += 1
+    notice.sequence += 1
+    session.add(ScheduleEvent(notice=notice, event=kind.value, sequence=notice.schedule_version))
+    update = _record(session, notice, kind, actor, body)
+    _send(session, notice, kind, update)
+    return update
+
+
+# --- the service-window schedule ---------------------------------------------------------
+
+
+def _working_day_before(day: date) -> date:
+    swedish = holidays.country_holidays("SE", years=[day.year - 1, day.year])
+    candidate = day - timedelta(days=1)
+    # Midsommarafton, julafton and nyårsafton are de facto days off, though not holidays.
+    while (
+        candidate.weekday() >= 5
+        or candidate in swedish
+        or (candidate.month, candidate.day)
+        in {
+            (12, 24),
+            (12, 31),
+        }
+        or _is_midsummer_eve(candidate)
+    ):
+        candidate -= timedelta(days=1)
+    return candidate
+
+
+def _is_midsummer_eve(day: date) -> bool:
+    return day.month == 6 and 19 <= day.day <= 25 and day.weekday() == 4
+
+
+def reminder_at(notice: Notice, config: Any) -> datetime | None:
+    """When the reminder goes out: ``reminder_minutes`` before start, or the working day
+    before at ``NOTICE_REMINDER_TIME`` Stockholm time."""
+    if notice.starts_at is None:
+        return None
+    minutes = notice.reminder_minutes
+    if minutes is None:
+        minutes = config.get("NOTICE_REMINDER_MINUTES")
+    if minutes is not None:
+        return notice.starts_at - timedelta(minutes=int(minutes))
+    hour, minute = (int(part) for part in str(config.get("NOTICE_REMINDER_TIME", "09:00")).split(":"))
+    day = _working_day_before(notice.starts_at.astimezone(STOCKHOLM).date())
+    return datetime.combine(day, time(hour, minute), tzinfo=STOCKHOLM).astimezone(notice.starts_at.tzinfo)
+
+
+def _due_event(notice: Notice, now: datetime, config: Any) -> tuple[str, int] | None:
+    assert notice.starts_at is not None and notice.ends_at is not None
+    if now >= notice.ends_at:
+        return "ended", notice.schedule_version
+    if now >= notice.starts_at:
+        return "started", notice.start_version
+    remind = reminder_at(notice, config)
+    if remind is not None and now >= remind:
+        return "reminder", notice.start_version
+    return None
+
+
+def run_schedule(session: Session, now: datetime | None = None) -> list[tuple[int, str]]:
+    """Send the service-window mail that is due: reminder, start, end (which closes it).
+
+    Idempotent: each (notice, event, version) is recorded under a unique key in the same
+    transaction as its outbox rows, so a re-run or a second worker sends nothing twice.
+    Commits once per mail sent. Returns the (notice id, event) pairs this call sent.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    sent: list[tuple[int, str]] = []
+    session.commit()
+    candidate_ids = list(
+        session.scalars(
+            select(Notice.id).where(
+                Notice.kind == NoticeKind.service_window,
+                Notice.status == NoticeStatus.published,
+                Notice.starts_at.is_not(None),
+                Notice.ends_at.is_not(None),
+            )
+        )
+    )
+    for notice_id in candidate_ids:
+        notice = session.get(Notice, notice_id)
+        if notice is None or notice.status is not NoticeStatus.published:
+            continue
+        due = _due_event(notice, now, config)
+        if due is None:
+            continue
+        event, version = due
+        already = session.scalar(
+            select(ScheduleEvent.id).where(
+                ScheduleEvent.notice_id == notice.id,
+                ScheduleEvent.event == event,
+                ScheduleEvent.sequence == version,
+            )
+        )
+        if already is not None:
+            continue
+        try:
+            session.add(ScheduleEvent(notice_id=notice.id, event=event, sequence=version))
+            # The unique key is claimed before anything is sent: a second worker fails here.
+            session.flush()
+            kind = UpdateKind(event)
+            if event == "ended":
+                notice.status = NoticeStatus.closed
+                notice.closed_at = now
+                notice.sequence += 1
+            update = _record(session, notice, kind, None)
+            _send(session, notice, kind, update)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        sent.append((notice_id, event))
+    return sent
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass
+class StatusOverview:
+    outages: list[Notice]
+    windows: list[Notice]
+    releases: list[Notice]
+    history: list[Notice]
+    by_service: list[tuple[Service, list[Notice]]]
+
+
+def _published(query: Any) -> Any:
+    return query.options(selectinload(Notice.services), selectinload(Notice.systems))
+
+
+def status_overview(session: Session, now: datetime | None = None, history_days: int = 30) -> StatusOverview:
+    now = now or utcnow()
+    outages = list(
+        session.scalars(
+            _published(select(Notice))
+            .where(Notice.kind == NoticeKind.outage, Notice.status == NoticeStatus.published)
+            .order_by(Notice.starts_at.desc())
+        )
+    )
+    windows = list(
+        session.scalars(
+            _published(select(Notice))
+            .where(
+                Notice.kind == NoticeKind.service_window,
+                Notice.status == NoticeStatus.published,
+                Notice.ends_at > now,
+            )
+            .order_by(Notice.starts_at)
+        )
+    )
+    releases = list(
+        session.scalars(
+            _published(select(Notice))
+            .where(
+                Notice.kind.in_([NoticeKind.release, NoticeKind.general]),
+                Notice.status == NoticeStatus.published,
+            )
+            .order_by(Notice.published_at.desc())
+        )
+    )
+    history = list(
+        session.scalars(
+            _published(select(Notice))
+            .where(
+                Notice.status.in_([NoticeStatus.closed, NoticeStatus.cancelled]),
+                Notice.published_at.is_not(None),
+                Notice.closed_at >= now - timedelta(days=history_days),
+            )
+            .order_by(Notice.closed_at.desc())
+        )
+    )
+    services = list(session.scalars(select(Service).order_by(Service.position, Service.name)))
+    current = outages + windows
+    by_service = [(service, [n for n in current if service in n.services]) for service in services]
+    return StatusOverview(outages, windows, releases, history, by_service)
+
+
+def public_notice(session: Session, uid: str) -> Notice | None:
+    """A notice as the public sees it: never a draft."""
+    return session.scalar(
+        select(Notice).where(
+            Notice.uid == uid, Notice.status != NoticeStatus.draft, Notice.published_at.is_not(None)
+        )
+    )
+
+
+def feed_notices(session: Session, limit: int = 50) -> list[Notice]:
+    return list(
+        session.scalars(
+            _published(select(Notice))
+            .where(Notice.status != NoticeStatus.draft, Notice.published_at.is_not(None))
+            .order_by(Notice.updated_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def calendar_notices(session: Session, start: datetime, end: datetime) -> list[Notice]:
+    """Published (or cancelled after publishing) service windows and releases overlapping
+    [start, end)."""
+    window = and_(
+        Notice.kind == NoticeKind.service_window,
+        Notice.starts_at < end,
+        func.coalesce(Notice.ends_at, Notice.starts_at) >= start,
+    )
+    release = and_(
+        Notice.kind == NoticeKind.release,
+        Notice.release_date >= start.astimezone(STOCKHOLM).date(),
+        Notice.release_date
+        < (end.astimezone(STOCKHOLM) + timedelta(microseconds=-1)).date() + timedelta(days=1),
+    )
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(
+                Notice.status.in_([NoticeStatus.published, NoticeStatus.closed, NoticeStatus.cancelled]),
+                Notice.published_at.is_not(None),
+                or_(window, release),
+            )
+            .order_by(Notice.starts_at, Notice.release_date, Notice.id)
+        )
+    )

@@ -1,0 +1,412 @@
+"""Notice pages for coordinators, and the public status page with its Atom feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from commsplan.auth.guard import public
+from commsplan.extensions import db
+from commsplan.forms import ConfirmForm
+from commsplan.notices import feed, services
+from commsplan.notices.forms import (
+    AddRecipientForm,
+    FinishForm,
+    NoticeForm,
+    PublishForm,
+    RescheduleForm,
+    UpdateForm,
+    to_local_naive,
+    to_utc,
+)
+from commsplan.notices.labels import (
+    KIND_LABELS,
+    OUTAGE_STATE_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    UPDATE_LABELS,
+)
+from commsplan.notices.markup import render_markdown
+from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
+from commsplan.notices.recipients import included
+from commsplan.plan.models import Service, StakeholderGroup, System
+from commsplan.timeutil import STOCKHOLM, utcnow
+
+bp = Blueprint("notices", __name__, url_prefix="/notices")
+status_bp = Blueprint("status", __name__)
+
+
+def markdown_filter(text: str) -> Markup:
+    return render_markdown(text)
+
+
+def localtime_filter(value: datetime | None) -> str:
+    """Stockholm time, e.g. 2026-11-24 09:00."""
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_context_processor
+def notice_labels() -> dict[str, object]:
+    return {
+        "KIND_LABELS": KIND_LABELS,
+        "STATUS_LABELS": STATUS_LABELS,
+        "SEVERITY_LABELS": SEVERITY_LABELS,
+        "OUTAGE_STATE_LABELS": OUTAGE_STATE_LABELS,
+        "UPDATE_LABELS": UPDATE_LABELS,
+    }
+
+
+def _notice_or_404(notice_id: int) -> Notice:
+    return db.get_or_404(Notice, notice_id)
+
+
+def _fill_choices(form: NoticeForm) -> None:
+    form.services.choices = [
+        (s.id, s.name) for s in db.session.scalars(select(Service).order_by(Service.position, Service.name))
+    ]
+    form.systems.choices = [(s.id, s.name) for s in db.session.scalars(select(System).order_by(System.name))]
+    form.groups.choices = [
+        (g.id, g.name)
+        for g in db.session.scalars(select(StakeholderGroup).order_by(StakeholderGroup.position))
+    ]
+
+
+def _data_from(form: NoticeForm) -> services.NoticeData:
+    return services.NoticeData(
+        kind=form.kind_value,
+        title=form.title.data or "",
+        body_markdown=form.body_markdown.data or "",
+        severity=form.severity_value,
+        outage_state=form.outage_state_value,
+        starts_at=to_utc(form.starts_at.data),
+        ends_at=to_utc(form.ends_at.data),
+        release_date=form.release_date.data,
+        version=form.version.data or "",
+        changes_for_staff=form.changes_for_staff.data or "",
+        changes_for_residents=form.changes_for_residents.data or "",
+        reminder_minutes=form.reminder_minutes.data,
+        service_ids=list(form.services.data or []),
+        system_ids=list(form.systems.data or []),
+        group_ids=list(form.groups.data or []),
+    )
+
+
+def _attach_error(form: NoticeForm | RescheduleForm | UpdateForm, error: services.NoticeError) -> None:
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None:
+        target.errors = [*target.errors, str(error)] if isinstance(target.errors, list) else [str(error)]
+    else:
+        flash(str(error), "error")
+
+
+@bp.get("/")
+def notice_list():
+    kind = request.args.get("kind") or None
+    status = request.args.get("status") or None
+    try:
+        kind_value = NoticeKind(kind) if kind else None
+        status_value = NoticeStatus(status) if status else None
+    except ValueError:
+        abort(400, _("Okänt filter."))
+    rows = services.list_notices(db.session, kind_value, status_value)
+    return render_template("notices/list.html", notices=rows, kind=kind, status=status)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create_notice():
+    form = NoticeForm()
+    _fill_choices(form)
+    if request.method == "GET" and request.args.get("kind") in {k.value for k in NoticeKind}:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            notice = services.create_draft(db.session, _data_from(form), current_user)
+        except services.NoticeError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Utkastet är sparat."), "success")
+            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("notices/form.html", form=form, notice=None), status
+
+
+@bp.route("/<int:notice_id>/edit", methods=["GET", "POST"])
+def edit_notice(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    if not notice.is_draft:
+        flash(_("Ett publicerat meddelande ändras genom uppdateringar."), "info")
+        return redirect(url_for("notices.post_update", notice_id=notice.id))
+    form = NoticeForm(obj=notice)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.kind.data = notice.kind.value
+        form.severity.data = notice.severity.value if notice.severity else ""
+        form.outage_state.data = notice.outage_state.value if notice.outage_state else ""
+        form.starts_at.data = to_local_naive(notice.starts_at)
+        form.ends_at.data = to_local_naive(notice.ends_at)
+        form.services.data = [s.id for s in notice.services]
+        form.systems.data = [s.id for s in notice.systems]
+        form.groups.data = [g.id for g in notice.groups]
+    if form.validate_on_submit():
+        try:
+            services.update_draft(db.session, notice, _data_from(form))
+        except services.NoticeError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Utkastet är sparat."), "success")
+            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("notices/form.html", form=form, notice=notice), status
+
+
+@bp.route("/<int:notice_id>/delete", methods=["GET", "POST"])
+def delete_notice(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    form = ConfirmForm()
+    blockers = [] if notice.is_draft else [_("Meddelandet är publicerat och finns kvar i historiken.")]
+    if form.validate_on_submit() and not blockers:
+        services.delete_draft(db.session, notice)
+        db.session.commit()
+        flash(_("Utkastet är borttaget."), "success")
+        return redirect(url_for("notices.notice_list"))
+    return render_template(
+        "confirm_delete.html",
+        form=form,
+        title=_("Ta bort utkastet %(title)s?", title=notice.title),
+        blockers=blockers,
+        cancel_url=url_for("notices.notice_detail", notice_id=notice.id),
+    )
+
+
+@bp.get("/<int:notice_id>")
+def notice_detail(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    counts = None
+    if not notice.is_draft:
+        from commsplan.delivery.services import counts_for
+
+        counts = counts_for(db.session, "notice", notice.id)
+    return render_template(
+        "notices/detail.html",
+        notice=notice,
+        counts=counts,
+        missing=services.missing_for_publish(notice) if notice.is_draft else {},
+        reminder_at=services.reminder_at(notice, current_app.config)
+        if notice.kind is NoticeKind.service_window
+        else None,
+        delivery_url=_delivery_url(notice),
+    )
+
+
+def _delivery_url(notice: Notice) -> str | None:
+    if "delivery.notice_delivery" in current_app.view_functions:
+        return url_for("delivery.notice_delivery", notice_id=notice.id)
+    return None
+
+
+@bp.route("/<int:notice_id>/recipients", methods=["GET", "POST"])
+def notice_recipients(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    form = AddRecipientForm()
+    if request.method == "POST":
+        if not notice.is_draft:
+            abort(409, _("Mottagarlistan kan bara ändras före publicering."))
+        if form.validate_on_submit():
+            try:
+                services.add_recipient(db.session, notice, form.email.data, form.name.data or "")
+            except services.NoticeError as error:
+                db.session.rollback()
+                form.email.errors = [str(error)]
+            else:
+                db.session.commit()
+                flash(_("%(email)s är tillagd.", email=form.email.data), "success")
+                return redirect(url_for("notices.notice_recipients", notice_id=notice.id))
+    people = services.recipients(db.session, notice)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "notices/recipients.html",
+        notice=notice,
+        people=people,
+        count=len(included(people)),
+        form=form,
+        action_form=ConfirmForm(),
+    ), status
+
+
+@bp.post("/<int:notice_id>/recipients/remove")
+def remove_recipient(notice_id: int):
+    return _edit_recipient(notice_id, services.remove_recipient, _("%(email)s tas inte med."))
+
+
+@bp.post("/<int:notice_id>/recipients/reset")
+def reset_recipient(notice_id: int):
+    return _edit_recipient(notice_id, services.reset_recipient, _("Ändringen för %(email)s är ångrad."))
+
+
+def _edit_recipient(notice_id: int, change, message: str):  # type: ignore[no-untyped-def]
+    notice = _notice_or_404(notice_id)
+    if not notice.is_draft:
+        abort(409, _("Mottagarlistan kan bara ändras före publicering."))
+    email = (request.form.get("email") or "").strip()
+    if ConfirmForm().validate_on_submit() and email:
+        change(db.session, notice, email)
+        db.session.commit()
+        flash(message % {"email": email}, "success")
+    return redirect(url_for("notices.notice_recipients", notice_id=notice.id))
+
+
+@bp.route("/<int:notice_id>/publish", methods=["GET", "POST"])
+def publish_notice(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    if not notice.is_draft:
+        flash(_("Meddelandet är redan publicerat."), "info")
+        return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    form = PublishForm()
+    people = included(services.recipients(db.session, notice))
+    missing = services.missing_for_publish(notice)
+    if form.validate_on_submit() and not missing:
+        if form.expected.data is not None and form.expected.data != len(people):
+            flash(
+                _("Mottagarlistan har ändrats sedan du öppnade sidan. Kontrollera och bekräfta igen."),
+                "error",
+            )
+        else:
+            try:
+                count = services.publish(db.session, notice, current_user)
+            except services.NoticeError as error:
+                db.session.rollback()
+                flash(str(error), "error")
+            else:
+                db.session.commit()
+                flash(
+                    _("Meddelandet är publicerat och skickas till %(count)d mottagare.", count=count),
+                    "success",
+                )
+                return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "notices/publish.html", notice=notice, count=len(people), form=form, missing=missing
+    ), status
+
+
+@bp.route("/<int:notice_id>/update", methods=["GET", "POST"])
+def post_update(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    form = UpdateForm()
+    if notice.kind is not NoticeKind.outage:
+        del form.outage_state
+    if not notice.is_open:
+        flash(_("Det går bara att uppdatera ett publicerat meddelande som pågår."), "info")
+        return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    if form.validate_on_submit():
+        state = None
+        if getattr(form, "outage_state", None) is not None and form.outage_state.data:
+            state = OutageState(form.outage_state.data)
+        try:
+            update = services.post_update(db.session, notice, current_user, form.body.data or "", state)
+        except services.NoticeError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Uppdateringen skickas till %(count)d mottagare.", count=update.recipient_count), "success"
+            )
+            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("notices/update.html", notice=notice, form=form), status
+
+
+def _finish(notice_id: int, action: str):  # type: ignore[no-untyped-def]
+    notice = _notice_or_404(notice_id)
+    if not notice.is_open:
+        flash(_("Meddelandet pågår inte."), "info")
+        return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    form = FinishForm()
+    if form.validate_on_submit():
+        change = services.close if action == "close" else services.cancel
+        update = change(db.session, notice, current_user, form.body.data or "")
+        db.session.commit()
+        done = _("Meddelandet är avslutat.") if action == "close" else _("Meddelandet är inställt.")
+        flash(done + " " + _("%(count)d mottagare får besked.", count=update.recipient_count), "success")
+        return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("notices/finish.html", notice=notice, form=form, action=action), status
+
+
+@bp.route("/<int:notice_id>/close", methods=["GET", "POST"])
+def close_notice(notice_id: int):
+    return _finish(notice_id, "close")
+
+
+@bp.route("/<int:notice_id>/cancel", methods=["GET", "POST"])
+def cancel_notice(notice_id: int):
+    return _finish(notice_id, "cancel")
+
+
+@bp.route("/<int:notice_id>/reschedule", methods=["GET", "POST"])
+def reschedule_notice(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    if notice.kind is not NoticeKind.service_window or not notice.is_open:
+        flash(_("Bara publicerade servicefönster kan flyttas."), "info")
+        return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    form = RescheduleForm()
+    if request.method == "GET":
+        form.starts_at.data = to_local_naive(notice.starts_at)
+        form.ends_at.data = to_local_naive(notice.ends_at)
+    if form.validate_on_submit():
+        try:
+            update = services.reschedule(
+                db.session,
+                notice,
+                current_user,
+                to_utc(form.starts_at.data),
+                to_utc(form.ends_at.data),
+                form.body.data or "",
+            )
+        except services.NoticeError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Den nya tiden skickas till %(count)d mottagare.", count=update.recipient_count), "success"
+            )
+            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("notices/reschedule.html", notice=notice, form=form), status
+
+
+# --- public status ----------------------------------------------------------------------
+
+
+@status_bp.get("/status")
+@public
+def status_page():
+    overview = services.status_overview(db.session, history_days=current_app.config["STATUS_HISTORY_DAYS"])
+    return render_template("notices/status.html", overview=overview, now=utcnow())
+
+
+@status_bp.get("/status/<uid>")
+@public
+def public_notice(uid: str):
+    notice = services.public_notice(db.session, uid)
+    if notice is None:
+        abort(404)
+    return render_template("notices/public_notice.html", notice=notice)
+
+
+@status_bp.get("/status.atom")
+@public
+def status_feed():
+    body = feed.atom_feed(services.feed_notices(db.session), current_app.config["BASE_URL"])
+    return Response(body, mimetype="application/atom+xml")

@@ -1,0 +1,112 @@
+"""Subscriptions and signed one-click unsubscribe links (RFC 8058)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from commsplan.notices.models import NoticeKind
+from commsplan.plan.models import Contact, Service
+from commsplan.subscriptions.models import Subscription, Unsubscribe
+
+TOKEN_SALT = "commsplan.unsubscribe"  # noqa: S105 - a salt, not a secret
+
+
+class SubscriptionError(ValueError):
+    """A subscription that cannot be made; the message is for the user."""
+
+
+def subscribers_for(session: Session, kind: NoticeKind, service_ids: Sequence[int]) -> list[Subscription]:
+    condition = Subscription.notice_kind == kind
+    if service_ids:
+        condition = or_(condition, Subscription.service_id.in_(service_ids))
+    return list(
+        session.scalars(
+            select(Subscription)
+            .where(condition)
+            .options(selectinload(Subscription.contact), selectinload(Subscription.service))
+            .order_by(Subscription.id)
+        )
+    )
+
+
+def unsubscribed_addresses(session: Session, emails: Iterable[str]) -> set[str]:
+    wanted = {e.lower() for e in emails}
+    if not wanted:
+        return set()
+    found = set(session.scalars(select(Unsubscribe.email)))
+    return wanted & found
+
+
+def list_subscriptions(session: Session) -> list[Subscription]:
+    return list(
+        session.scalars(
+            select(Subscription)
+            .join(Contact)
+            .options(selectinload(Subscription.contact), selectinload(Subscription.service))
+            .order_by(Contact.name, Subscription.id)
+        )
+    )
+
+
+def subscribe(
+    session: Session, contact: Contact, *, service: Service | None = None, kind: NoticeKind | None = None
+) -> Subscription:
+    if (service is None) == (kind is None):
+        raise SubscriptionError("Välj antingen en e-tjänst eller en typ av meddelande.")
+    existing = session.scalar(
+        select(Subscription).where(
+            Subscription.contact_id == contact.id,
+            Subscription.service_id == service.id if service else Subscription.service_id.is_(None),
+            Subscription.notice_kind == kind if kind else Subscription.notice_kind.is_(None),
+        )
+    )
+    if existing is not None:
+        raise SubscriptionError("Kontakten prenumererar redan på det.")
+    subscription = Subscription(contact=contact, service=service, notice_kind=kind)
+    session.add(subscription)
+    # Subscribing again is a clear wish to receive mail.
+    resubscribe(session, contact.email)
+    session.flush()
+    return subscription
+
+
+def unsubscribe_token(email: str) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT).dumps(email.lower())
+
+
+def unsubscribe_url(email: str) -> str:
+    return f"{current_app.config['BASE_URL']}/unsubscribe/{unsubscribe_token(email)}"
+
+
+def email_from_token(token: str) -> str | None:
+    try:
+        value = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def unsubscribe(session: Session, email: str) -> None:
+    """Stop notice mail to ``email``: its subscriptions end and it is left off every list."""
+    key = email.lower()
+    contact_ids = select(Contact.id).where(func.lower(Contact.email) == key)
+    for subscription in session.scalars(select(Subscription).where(Subscription.contact_id.in_(contact_ids))):
+        session.delete(subscription)
+    if session.scalar(select(Unsubscribe).where(Unsubscribe.email == key)) is None:
+        session.add(Unsubscribe(email=key))
+    session.flush()
+
+
+def resubscribe(session: Session, email: str) -> None:
+    row = session.scalar(select(Unsubscribe).where(Unsubscribe.email == email.lower()))
+    if row is not None:
+        session.delete(row)
+
+
+def is_unsubscribed(session: Session, email: str) -> bool:
+    return session.scalar(select(Unsubscribe).where(Unsubscribe.email == email.lower())) is not None

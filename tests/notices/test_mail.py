@@ -1,0 +1,107 @@
+"""Notice mail as it arrives at a real SMTP server: subjects, parts, threading, headers."""
+
+from __future__ import annotations
+
+from commsplan.notices import services
+from commsplan.notices.models import NoticeKind, OutageState
+from tests.notices.helpers import make_notice, small_plan
+
+
+def _deliver(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(args=["commsplan", "deliver"])
+    assert result.exit_code == 0, result.output
+
+
+def test_published_outage_arrives_with_prefix_parts_and_links(session, runner, outbox):
+    plan = small_plan(session)
+    notice = make_notice(session, service_ids=[plan.journalen.id], body_markdown="Vi **felsöker**.")
+    services.publish(session, notice, None)
+    session.commit()
+
+    _deliver(runner)
+
+    assert sorted(a for e in outbox.envelopes for a in e.rcpt_tos) == [
+        "drift@example.org",
+        "strateg@example.org",
+    ]
+    mail = outbox.to("drift@example.org")[0]
+    assert mail["Subject"] == "Driftstörning: Journalen går inte att nå"
+    assert mail.get_content_type() == "multipart/alternative"
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "Vi **felsöker**." in text
+    assert "<strong>felsöker</strong>" in html
+    link = f"https://commsplan.example.org/status/{notice.uid}"
+    assert link in text and link in html
+    assert "Berörda e-tjänster: Journalen" in text
+    assert mail["References"] == f"<notice-{notice.uid}@commsplan.example.org>"
+    assert mail["In-Reply-To"] is None
+    # Each recipient has their own unsubscribe link, also in the RFC 8058 headers.
+    assert "https://commsplan.example.org/unsubscribe/" in text
+    assert mail["List-Unsubscribe"].startswith("<https://commsplan.example.org/unsubscribe/")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    other = outbox.to("strateg@example.org")[0]
+    assert other["Message-ID"] != mail["Message-ID"]
+    assert other["List-Unsubscribe"] != mail["List-Unsubscribe"]
+
+
+def test_updates_thread_under_the_first_mail(session, runner, outbox):
+    plan = small_plan(session)
+    notice = make_notice(session, service_ids=[plan.journalen.id])
+    services.publish(session, notice, None)
+    session.commit()
+    services.post_update(session, notice, None, "Orsaken är hittad.", OutageState.identified)
+    session.commit()
+    services.close(session, notice, None, "Löst.")
+    session.commit()
+
+    _deliver(runner)
+
+    mails = outbox.to("drift@example.org")
+    subjects = sorted(m["Subject"] for m in mails)
+    assert subjects == [
+        "Avslutat – Driftstörning: Journalen går inte att nå",
+        "Driftstörning: Journalen går inte att nå",
+        "Uppdatering – Driftstörning: Journalen går inte att nå",
+    ]
+    root = f"<notice-{notice.uid}@commsplan.example.org>"
+    update = next(m for m in mails if m["Subject"].startswith("Uppdatering"))
+    assert update["In-Reply-To"] == root
+    assert root in update["References"]
+    assert "Orsaken är hittad." in update.get_body(("plain",)).get_content()
+    assert "Orsaken är identifierad" in update.get_body(("plain",)).get_content()
+    assert len({m["Message-ID"] for m in mails}) == 3
+
+
+def test_subject_prefix_per_kind(session, runner, outbox):
+    for kind, title in [
+        (NoticeKind.service_window, "Planerat servicefönster: Fönster"),
+        (NoticeKind.release, "Release: Release"),
+        (NoticeKind.general, "Information: Information"),
+    ]:
+        notice = make_notice(session, kind, title=title.split(": ")[1])
+        services.add_recipient(session, notice, "mottagare@example.org")
+        services.publish(session, notice, None)
+    session.commit()
+    _deliver(runner)
+    assert sorted(m["Subject"] for m in outbox.messages) == [
+        "Information: Information",
+        "Planerat servicefönster: Fönster",
+        "Release: Release",
+    ]
+
+
+def test_header_injection_through_title_is_impossible(session, runner, outbox):
+    notice = make_notice(session, title="Fel\r\nBcc: x@evil.example\r\nX-Injected: ja")
+    services.add_recipient(session, notice, "mottagare@example.org")
+    services.publish(session, notice, None)
+    session.commit()
+
+    _deliver(runner)
+
+    assert len(outbox.messages) == 1
+    assert outbox.envelopes[0].rcpt_tos == ["mottagare@example.org"]
+    mail = outbox.messages[0]
+    assert mail["Bcc"] is None and mail["X-Injected"] is None
+    assert "\n" not in mail["Subject"] and "\r" not in mail["Subject"]
+    assert mail["Subject"] == "Driftstörning: Fel Bcc: x@evil.example X-Injected: ja"
