@@ -27,6 +27,7 @@ from commsplan.meetings.models import (
     meeting_series_contact,
     meeting_series_group,
     meeting_series_unit,
+    new_uid,
 )
 from commsplan.plan.models import Contact, StakeholderGroup, Unit, contact_stakeholder_group
 from commsplan.timeutil import utcnow
@@ -285,6 +286,7 @@ class SeriesData:
     contacts: Sequence[Contact] = ()
     units: Sequence[Unit] = ()
     groups: Sequence[StakeholderGroup] = ()
+    uid: str | None = None  # a fixed UID (demo data, imports); otherwise a new random one
 
 
 def _validate(data: SeriesData) -> None:
@@ -314,7 +316,13 @@ def _apply(series: MeetingSeries, data: SeriesData) -> None:
 
 def create_series(session: Session, data: SeriesData, now: datetime | None = None) -> MeetingSeries:
     _validate(data)
-    series = MeetingSeries(title=data.title, start_time=data.start_time, starts_on=data.starts_on, sequence=0)
+    series = MeetingSeries(
+        title=data.title,
+        start_time=data.start_time,
+        starts_on=data.starts_on,
+        sequence=0,
+        uid=data.uid or new_uid(),
+    )
     _apply(series, data)
     session.add(series)
     session.flush()
@@ -553,12 +561,28 @@ class AgendaItemData:
     material_url: str = ""
 
 
-def replace_agenda(session: Session, occurrence: Occurrence, items: Iterable[AgendaItemData]) -> None:
+def _agenda_key(item: AgendaItem | AgendaItemData) -> tuple[object, ...]:
+    return (
+        item.title.strip(),
+        item.presenter.strip(),
+        item.duration_minutes,
+        item.is_break,
+        item.fixed_start,
+        item.notes.strip(),
+        item.material_url.strip(),
+    )
+
+
+def replace_agenda(session: Session, occurrence: Occurrence, items: Iterable[AgendaItemData]) -> bool:
+    """Replace the agenda; returns whether it changed (only then is the sequence raised)."""
+    items = list(items)
+    if any(data.duration_minutes < 0 for data in items):
+        raise MeetingError("Längden kan inte vara negativ.")
+    if [_agenda_key(i) for i in occurrence.agenda_items] == [_agenda_key(i) for i in items]:
+        return False
     occurrence.agenda_items.clear()
     session.flush()
     for position, data in enumerate(items, start=1):
-        if data.duration_minutes < 0:
-            raise MeetingError("Längden kan inte vara negativ.")
         occurrence.agenda_items.append(
             AgendaItem(
                 position=position,
@@ -573,6 +597,7 @@ def replace_agenda(session: Session, occurrence: Occurrence, items: Iterable[Age
         )
     occurrence.sequence += 1
     session.flush()
+    return True
 
 
 def copy_agenda_from_previous(session: Session, occurrence: Occurrence) -> Occurrence | None:
@@ -610,13 +635,25 @@ def update_occurrence_details(
     material_url: str,
     minutes_url: str,
     minutes_markdown: str,
-) -> None:
-    occurrence.practical_notes = practical_notes
-    occurrence.material_url = material_url
-    occurrence.minutes_url = minutes_url
-    occurrence.minutes_markdown = minutes_markdown
+) -> bool:
+    values = (practical_notes, material_url, minutes_url, minutes_markdown)
+    current = (
+        occurrence.practical_notes,
+        occurrence.material_url,
+        occurrence.minutes_url,
+        occurrence.minutes_markdown,
+    )
+    if values == current:
+        return False
+    (
+        occurrence.practical_notes,
+        occurrence.material_url,
+        occurrence.minutes_url,
+        occurrence.minutes_markdown,
+    ) = values
     occurrence.sequence += 1
     session.flush()
+    return True
 
 
 # --- registration ----------------------------------------------------------------------
@@ -664,13 +701,14 @@ def register(
     if existing is not None:
         return RegistrationResult(existing, created=False)
     registration = Registration(
-        occurrence=occurrence, name=name.strip(), email=address, organisation=organisation.strip()
+        occurrence_id=occurrence.id, name=name.strip(), email=address, organisation=organisation.strip()
     )
     try:
         # A savepoint: two simultaneous sign-ups from one address end as one row, not a 500.
         with session.begin_nested():
             session.add(registration)
     except IntegrityError:
+        session.expire(occurrence, ["registrations"])
         existing = session.scalar(
             select(Registration).where(
                 Registration.occurrence_id == occurrence.id, Registration.email == address
@@ -679,6 +717,7 @@ def register(
         if existing is None:
             raise
         return RegistrationResult(existing, created=False)
+    session.expire(occurrence, ["registrations"])
     return RegistrationResult(registration, created=True)
 
 
