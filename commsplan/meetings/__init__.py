@@ -6,6 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.meetings import cli, models, views  # noqa: F401
+    from commsplan.meetings import cli, models, services, views  # noqa: F401
 
     app.register_blueprint(views.bp)
+
+    from commsplan.delivery.hooks import register_periodic
+
+    # Keeps occurrences materialised 24 months ahead without a separate cron job.
+    register_periodic(app, "meetings-extend", services.extend_due)

@@ -117,6 +117,9 @@ class MeetingSeries(db.Model):
     july_break: Mapped[bool] = mapped_column(default=False)
     registration_open: Mapped[bool] = mapped_column(default=False)
 
+    # Occurrences exist up to this local date; the periodic job rolls it forward daily.
+    materialised_until: Mapped[date | None] = mapped_column(Date)
+
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

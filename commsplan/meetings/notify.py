@@ -68,3 +68,58 @@ def queue_confirmation(
         message,
         [Addressee(email=registration.email, name=registration.name, reason=_("anmälan till möte"))],
     )
+
+
+def queue_registrant_update(
+    session: Session, occurrence: Occurrence, *, meeting_url: str, cancel_urls: dict[int, str]
+) -> int:
+    """Tell everyone signed up that the meeting moved or was cancelled, with the new .ics.
+
+    The attachment keeps the UID and carries the raised SEQUENCE, so a calendar program
+    that imported the confirmation updates (or cancels) the same event.
+    """
+    registrations = list(occurrence.registrations)
+    if not registrations:
+        return 0
+    cancelled = occurrence.is_cancelled
+    context = {
+        "occ": occurrence,
+        "series": occurrence.series,
+        "when": _when(occurrence),
+        "cancelled": cancelled,
+        "meeting_url": meeting_url,
+    }
+    subject = (
+        _("Inställt: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])
+        if cancelled
+        else _("Ändrad tid: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])
+    )
+    message = OutgoingMessage(
+        kind="registration_update",
+        subject=subject,
+        text_body=render_template("email/meetings/registration_update.txt", **context),
+        html_body=render_template("email/meetings/registration_update.html", **context),
+        headers={},
+        attachments=[
+            {
+                "filename": "mote.ics",
+                "content_type": "text/calendar; charset=utf-8; method=PUBLISH",
+                "content": occurrence_ics(occurrence, meeting_url),
+            }
+        ],
+        source_type="occurrence",
+        source_id=occurrence.id,
+    )
+    return enqueue(
+        session,
+        message,
+        [
+            Addressee(
+                email=reg.email,
+                name=reg.name,
+                personalisation={"name": reg.name, "cancel_url": cancel_urls.get(reg.id, meeting_url)},
+                reason=_("anmäld till mötet"),
+            )
+            for reg in registrations
+        ],
+    )

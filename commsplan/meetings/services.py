@@ -164,6 +164,12 @@ class RegenerationResult:
     created: list[Occurrence] = field(default_factory=list)
     changed: list[Occurrence] = field(default_factory=list)
     superseded: list[Occurrence] = field(default_factory=list)
+    # Future occurrences whose time, place, link or status a participant would notice changed.
+    affected: list[Occurrence] = field(default_factory=list)
+
+
+def _visible(occ: Occurrence) -> tuple[object, ...]:
+    return (occ.start, occ.end, occ.status, occ.effective_location, occ.effective_online_url)
 
 
 def regenerate(
@@ -246,6 +252,8 @@ def regenerate(
         occ.status = OccurrenceStatus.cancelled
         bump(occ)
         result.superseded.append(occ)
+    if series.materialised_until != end:
+        series.materialised_until = end
     session.flush()
     return result
 
@@ -337,6 +345,7 @@ def update_series(
     changed, and regenerate them if the cadence changed (keeping overrides)."""
     now = now or utcnow()
     _validate(data)
+    visible_before = {occ.id: _visible(occ) for occ in series.occurrences if occ.start >= now}
     before_shown = {name: getattr(series, name) for name in SHOWN_FIELDS}
     before_cadence = {name: getattr(series, name) for name in CADENCE_FIELDS}
     before_people = (
@@ -359,14 +368,34 @@ def update_series(
             if occ.start >= now:
                 occ.sequence += 1
                 bumped.add(occ.id)
-    return regenerate(session, series, now, already_bumped=bumped)
+    result = regenerate(session, series, now, already_bumped=bumped)
+    result.affected = [
+        occ
+        for occ in series.occurrences
+        if occ.id in visible_before and _visible(occ) != visible_before[occ.id]
+    ]
+    return result
 
 
-def extend_all(session: Session, now: datetime | None = None) -> int:
-    """Roll every series' horizon forward; returns how many occurrences were created."""
+def extend_due(session: Session, now: datetime | None = None, *, horizon_months: int = HORIZON_MONTHS) -> int:
+    """Roll the horizon of every series not yet materialised up to today + horizon.
+
+    Run by the delivery worker between rounds (several workers may run it at once: rows
+    being extended by another worker are skipped) and by ``flask commsplan meetings-extend``.
+    Commits; returns how many occurrences were created.
+    """
+    now = now or utcnow()
+    target = now.astimezone(ZoneInfo("Europe/Stockholm")).date() + relativedelta(months=horizon_months)
+    due = session.scalars(
+        select(MeetingSeries)
+        .where(or_(MeetingSeries.materialised_until.is_(None), MeetingSeries.materialised_until < target))
+        .order_by(MeetingSeries.id)
+        .with_for_update(skip_locked=True)
+    ).all()
     created = 0
-    for series in session.scalars(select(MeetingSeries)):
-        created += len(regenerate(session, series, now).created)
+    for series in due:
+        created += len(regenerate(session, series, now, horizon_months=horizon_months).created)
+    session.commit()
     return created
 
 

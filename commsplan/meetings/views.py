@@ -76,6 +76,25 @@ def _occurrence_or_404(occurrence_id: int) -> Occurrence:
     return db.get_or_404(Occurrence, occurrence_id)
 
 
+def _notify_registrants(occurrences: list[Occurrence]) -> None:
+    """Mail the people signed up to these (moved or cancelled) occurrences; caller commits."""
+    from commsplan.meetings import notify
+
+    base = current_app.config["BASE_URL"]
+    for occ in occurrences:
+        if not occ.registrations or occ.end < utcnow():
+            continue
+        notify.queue_registrant_update(
+            db.session,
+            occ,
+            meeting_url=base + url_for("meetings.register", occurrence_id=occ.id),
+            cancel_urls={
+                reg.id: base + url_for("meetings.registration_cancel", token=reg.token)
+                for reg in occ.registrations
+            },
+        )
+
+
 # --- series ----------------------------------------------------------------------------
 
 
@@ -93,7 +112,8 @@ def _save_series(form: SeriesForm, series: MeetingSeries | None):  # type: ignor
         if series is None:
             series = services.create_series(db.session, data)
         else:
-            services.update_series(db.session, series, data)
+            result = services.update_series(db.session, series, data)
+            _notify_registrants(result.affected)
     except MeetingError as error:
         db.session.rollback()
         if not any(str(error) in errs for errs in form.errors.values()):
@@ -210,6 +230,7 @@ def occurrence_move(occurrence_id: int):
             db.session.rollback()
             form.end_time.errors = [*form.end_time.errors, str(error)]
         else:
+            _notify_registrants([occurrence])
             db.session.commit()
             flash(_("Mötet är flyttat till %(day)s.", day=_day(occurrence.start)), "success")
             return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
@@ -226,6 +247,7 @@ def occurrence_cancel(occurrence_id: int):
         return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
     if form.validate_on_submit():
         services.cancel_occurrence(db.session, occurrence, note=(form.note.data or "").strip())
+        _notify_registrants([occurrence])
         db.session.commit()
         flash(_("Mötet %(day)s är inställt.", day=_day(occurrence.start)), "success")
         return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
@@ -248,6 +270,7 @@ def occurrence_reinstate(occurrence_id: int):
             db.session.rollback()
             flash(str(error), "error")
         else:
+            _notify_registrants([occurrence])
             db.session.commit()
             flash(_("Mötet är återinfört."), "success")
     return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))

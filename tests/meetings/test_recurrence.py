@@ -195,3 +195,17 @@ def test_rrule_is_normalised():
         services.normalise_rrule("rrule:freq=monthly;interval=3;byday=2tu")
         == "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
     )
+
+
+def test_horizon_rolls_forward_once_a_day(app, session, runner):
+    from commsplan.delivery.hooks import run_periodic
+
+    series = _series(session)
+    assert series.materialised_until == date(2026, 1, 1)
+    later = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    results = run_periodic(app, session, now=later)
+    assert results["meetings-extend"] == 2  # January and February 2026
+    assert series.materialised_until == date(2026, 3, 1)
+    assert run_periodic(app, session, now=later)["meetings-extend"] == 0
+    result = runner.invoke(args=["commsplan", "meetings-extend"])
+    assert result.exit_code == 0 and "nya mötestillfällen" in result.output

@@ -139,3 +139,56 @@ def test_sign_up_needs_csrf_token(app, client, session):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert _sign_up(client, occ, csrf_token=token).status_code == 200
     assert _count(session, Registration) == 1
+
+
+def test_registrants_hear_when_their_meeting_moves_or_is_cancelled(app, client, auth, session, outbox):
+    series = _series(session)
+    first, second = services.upcoming(series)[:2]
+    services.register(session, first, "Anna", "anna@example.org")
+    services.register(session, second, "Bo", "bo@example.org")
+    session.commit()
+    auth.login()
+    day = first.start.astimezone(STOCKHOLM).date() + timedelta(days=1)
+    client.post(
+        f"/meetings/occurrences/{first.id}/move",
+        data={"day": day.isoformat(), "start_time": "13:00", "end_time": "15:00"},
+    )
+    client.post(f"/meetings/occurrences/{second.id}/cancel", data={"note": "Talaren är sjuk."})
+    drain(app, connections=1)
+
+    [moved] = outbox.to("anna@example.org")
+    assert moved["Subject"].startswith("Ändrad tid")
+    body = moved.get_body(("plain",)).get_content()
+    assert "Hej Anna!" in body and "13.00" in body and "/meetings/registration/" in body
+    event = vobject.readOne(next(moved.iter_attachments()).get_content()).vevent
+    assert event.dtstart.value.astimezone(STOCKHOLM).hour == 13
+    assert int(event.sequence.value) == 1 and event.uid.value == first.uid
+
+    [cancelled] = outbox.to("bo@example.org")
+    assert cancelled["Subject"].startswith("Inställt")
+    assert "Talaren är sjuk." in cancelled.get_body(("plain",)).get_content()
+    event = vobject.readOne(next(cancelled.iter_attachments()).get_content()).vevent
+    assert event.status.value == "CANCELLED"
+
+
+def test_series_change_mails_registrants_of_changed_occurrences_only(app, client, auth, session, outbox):
+    series = _series(session, location="Rum 1")
+    first = services.upcoming(series)[0]
+    services.register(session, first, "Anna", "anna@example.org")
+    session.commit()
+    auth.login()
+    form = {
+        "title": series.title, "kind": "information", "cadence": "monthly", "ordinal": "2", "weekday": "TH",
+        "week_interval": "1", "starts_on": series.starts_on.isoformat(), "start_time": "09:00",
+        "duration_minutes": "120", "holiday_policy": "skip", "registration_open": "y",
+        "online_url": series.online_url, "location": "Rum 1",
+    }  # fmt: skip
+    assert client.post(f"/meetings/{series.id}/edit", data=form).status_code == 302
+    drain(app, connections=1)
+    assert outbox.messages == []  # nothing a participant would notice
+    assert (
+        client.post(f"/meetings/{series.id}/edit", data=form | {"location": "Stora salen"}).status_code == 302
+    )
+    drain(app, connections=1)
+    [mail] = outbox.to("anna@example.org")
+    assert "Stora salen" in mail.get_body(("plain",)).get_content()
