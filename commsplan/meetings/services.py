@@ -146,6 +146,17 @@ def compute_slots(series: MeetingSeries, start: date, end: date) -> list[Slot]:
     return slots
 
 
+def skipped_dates(series: MeetingSeries, start: date, end: date) -> list[tuple[date, str]]:
+    """Dates the cadence yields in [start, end] that the series leaves out, with why."""
+    skipped: list[tuple[date, str]] = []
+    for day in _rule_dates(series, start, end):
+        if series.july_break and day.month == 7:
+            skipped.append((day, "sommaruppehåll"))
+        elif holiday_name(day) and series.holiday_policy is HolidayPolicy.skip:
+            skipped.append((day, holiday_name(day)))
+    return skipped
+
+
 def local_to_utc(day: date, at: time, zone: str) -> datetime:
     """Local wall time to UTC; the zone database handles summer and winter time."""
     return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import markdown as markdown_lib
 import nh3
@@ -163,6 +163,9 @@ def series_detail(series_id: int):
         upcoming=services.upcoming(series, now),
         past=services.past(series, now),
         participants=services.participants_of(db.session, series),
+        skipped=services.skipped_dates(
+            series, now.astimezone(STOCKHOLM).date(), now.astimezone(STOCKHOLM).date() + timedelta(days=366)
+        ),
     )
 
 

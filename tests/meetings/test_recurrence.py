@@ -209,3 +209,22 @@ def test_horizon_rolls_forward_once_a_day(app, session, runner):
     assert run_periodic(app, session, now=later)["meetings-extend"] == 0
     result = runner.invoke(args=["commsplan", "meetings-extend"])
     assert result.exit_code == 0 and "nya mötestillfällen" in result.output
+
+
+def test_weekly_series_keeps_local_time_across_both_dst_switches(session):
+    # Summer time starts 31 March 2024 and ends 27 October 2024.
+    series = _series(session, rrule="FREQ=WEEKLY;BYDAY=TU", starts_on=date(2024, 3, 19))
+    utc_times = {o.start.astimezone(STOCKHOLM).date(): o.start for o in series.occurrences}
+    assert utc_times[date(2024, 3, 26)] == datetime(2024, 3, 26, 9, 0, tzinfo=UTC)
+    assert utc_times[date(2024, 4, 2)] == datetime(2024, 4, 2, 8, 0, tzinfo=UTC)
+    assert utc_times[date(2024, 10, 22)] == datetime(2024, 10, 22, 8, 0, tzinfo=UTC)
+    assert utc_times[date(2024, 10, 29)] == datetime(2024, 10, 29, 9, 0, tzinfo=UTC)
+    assert {o.start.astimezone(STOCKHOLM).time() for o in series.occurrences} == {time(10, 0)}
+
+
+def test_skipped_dates_are_listed_with_the_reason(session):
+    series = _series(session, rrule="FREQ=WEEKLY;BYDAY=TH", july_break=True)
+    skipped = dict(services.skipped_dates(series, date(2024, 5, 1), date(2024, 7, 31)))
+    assert skipped[date(2024, 5, 9)] == "Kristi himmelsfärdsdag"
+    assert skipped[date(2024, 7, 4)] == "sommaruppehåll"
+    assert date(2024, 5, 16) not in skipped
