@@ -97,15 +97,20 @@ def stockholm_timezone() -> Timezone:
 
 
 def new_calendar(name: str, method: Method = Method.publish, description: str = "") -> Calendar:
-    """An empty VCALENDAR with PRODID, VERSION, CALSCALE, METHOD and the Stockholm VTIMEZONE."""
-    calendar = Calendar.new(prodid=PRODID, method=method.value, calscale="GREGORIAN", name=name)
-    # Apple and Google read the X-WR-* names; Calendar.new(name=…) writes NAME and X-WR-CALNAME.
-    if "X-WR-CALNAME" not in calendar:
-        calendar.add("X-WR-CALNAME", name)
-    calendar.add("X-WR-TIMEZONE", TZID)
-    if description:
-        calendar.add("X-WR-CALDESC", description)
+    """An empty VCALENDAR with PRODID, VERSION, CALSCALE, METHOD and the Stockholm VTIMEZONE.
+
+    Feeds (PUBLISH) also get the calendar name and a refresh interval; iMIP messages
+    (REQUEST, CANCEL) carry only what RFC 6047 asks for.
+    """
+    calendar = Calendar.new(prodid=PRODID, method=method.value, calscale="GREGORIAN")
+    # Calendar.new adds a random UID; a feed must render the same bytes for the same data.
+    calendar.pop("UID", None)
     if method is Method.publish:
+        calendar.add("NAME", name)
+        calendar.add("X-WR-CALNAME", name)  # the name Apple, Google and Outlook read
+        calendar.add("X-WR-TIMEZONE", TZID)
+        if description:
+            calendar.add("X-WR-CALDESC", description)
         # Polite poll interval for subscribers (RFC 7986 and the Microsoft extension).
         calendar.add("REFRESH-INTERVAL", timedelta(hours=1), parameters={"VALUE": "DURATION"})
         calendar.add("X-PUBLISHED-TTL", "PT1H")
@@ -225,9 +230,6 @@ def occurrence_to_event(
             "attendee",
             _address(person, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=rsvp, cutype="INDIVIDUAL"),
         )
-    if occ.effective_online_url:
-        # Outlook and Teams look for this to show a "Join" button.
-        event.add("X-MICROSOFT-SKYPETEAMSMEETINGURL", occ.effective_online_url)
     return event
 
 

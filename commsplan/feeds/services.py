@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Event
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
@@ -167,22 +167,36 @@ def _stamp(value: object) -> str:
     return str(value)
 
 
-def _occurrence_aggregates(session: Session, *conditions: Any) -> tuple[object, ...]:
-    row = session.execute(
-        select(func.count(Occurrence.id), func.sum(Occurrence.id), func.max(Occurrence.updated_at)).where(
-            *conditions
-        )
-    ).one()
-    agenda = session.execute(
+def _occurrence_aggregates(*conditions: Any) -> list[Any]:
+    """Count, id sum and newest change of the matching occurrences and their agenda items.
+
+    Sums of ids notice a row swapped for another; the newest ``updated_at`` notices edits.
+    """
+    occurrences = (
+        select(func.count(Occurrence.id), func.sum(Occurrence.id), func.max(Occurrence.updated_at))
+        .where(*conditions)
+        .subquery()
+    )
+    agenda = (
         select(func.count(AgendaItem.id), func.sum(AgendaItem.id))
         .join(Occurrence, AgendaItem.occurrence_id == Occurrence.id)
         .where(*conditions)
-    ).one()
-    return (*row, *agenda)
+        .subquery()
+    )
+    return [occurrences, agenda]
+
+
+def _one_row(session: Session, subqueries: Sequence[Any]) -> tuple[Any, ...]:
+    # One round trip: the one-row aggregates are cross joined.
+    columns = [column for subquery in subqueries for column in subquery.c]
+    joined = subqueries[0]
+    for subquery in subqueries[1:]:
+        joined = joined.join(subquery, true())
+    return tuple(session.execute(select(*columns).select_from(joined)).one())
 
 
 def _as_utc(value: object) -> datetime | None:
-    # Aggregates bypass UTCDateTime: SQLite hands back a naive string or datetime.
+    # Aggregates may bypass UTCDateTime: SQLite can hand back a naive string or datetime.
     if value is None:
         return None
     if isinstance(value, str):
@@ -193,35 +207,38 @@ def _as_utc(value: object) -> datetime | None:
 
 def series_version(session: Session, series: MeetingSeries, now: datetime | None = None) -> FeedVersion:
     start = window_start(now)
-    aggregates = _occurrence_aggregates(session, Occurrence.series_id == series.id, Occurrence.end >= start)
-    newest = _newest(series.updated_at, _as_utc(aggregates[2]))
-    return _version(f"series:{series.id}", [start, series.updated_at, *aggregates], newest)
+    conditions = (Occurrence.series_id == series.id, Occurrence.end >= start)
+    row = _one_row(session, _occurrence_aggregates(*conditions))
+    newest = _newest(series.updated_at, _as_utc(row[2]))
+    return _version(f"series:{series.id}", [start, series.updated_at, *row], newest)
 
 
 def contact_version(session: Session, contact: Contact, now: datetime | None = None) -> FeedVersion:
-    occurrences = _contact_occurrences(session, contact, now)
-    ids = [occ.id for occ in occurrences]
-    series_stamps = sorted({(occ.series_id, _stamp(occ.series.updated_at)) for occ in occurrences})
-    agenda = session.execute(
-        select(func.count(AgendaItem.id), func.sum(AgendaItem.id)).where(AgendaItem.occurrence_id.in_(ids))
-    ).one()
-    newest = _newest(
-        *(occ.updated_at for occ in occurrences), *(occ.series.updated_at for occ in occurrences)
-    )
-    parts: list[object] = [window_start(now), contact.name, len(ids), *agenda, *series_stamps]
-    parts.extend(f"{occ.id}@{_stamp(occ.updated_at)}" for occ in occurrences)
+    start = window_start(now)
+    series = meetings.series_for_contact(session, contact) if contact.active else []
+    parts: list[object] = [start, contact.name, contact.active]
+    parts.extend(f"{s.id}@{_stamp(s.updated_at)}" for s in series)
+    newest = _newest(*(s.updated_at for s in series))
+    if series:
+        conditions = (Occurrence.series_id.in_([s.id for s in series]), Occurrence.end >= start)
+        row = _one_row(session, _occurrence_aggregates(*conditions))
+        parts.extend(row)
+        newest = _newest(newest, _as_utc(row[2]))
     return _version(f"contact:{contact.id}", parts, newest)
 
 
 def region_version(session: Session, now: datetime | None = None) -> FeedVersion:
     start = window_start(now)
-    aggregates = _occurrence_aggregates(session, Occurrence.end >= start)
-    series_row = session.execute(
-        select(func.count(MeetingSeries.id), func.sum(MeetingSeries.id), func.max(MeetingSeries.updated_at))
-    ).one()
-    notice_row = notices_hook.aggregates(session)
-    newest = _newest(_as_utc(aggregates[2]), _as_utc(series_row[2]), _as_utc(notice_row[2]))
-    return _version("region", [start, *aggregates, *series_row, *notice_row], newest)
+    series = select(
+        func.count(MeetingSeries.id), func.sum(MeetingSeries.id), func.max(MeetingSeries.updated_at)
+    ).subquery()
+    subqueries = [*_occurrence_aggregates(Occurrence.end >= start), series]
+    notices = notices_hook.aggregates()
+    if notices is not None:
+        subqueries.append(notices)
+    row = _one_row(session, subqueries)
+    newest = _newest(*(_as_utc(value) for value in row if isinstance(value, (datetime, str))))
+    return _version("region", [start, *row], newest)
 
 
 # --- notices hook ----------------------------------------------------------------------
@@ -243,20 +260,19 @@ class NoticesHook:
             return None
         return models, services
 
-    def aggregates(self, session: Session) -> tuple[object, object, object]:
+    def aggregates(self) -> Any | None:
+        """A one-row subquery (count, id sum, newest change) of calendar notices, or None."""
         found = self._module()
         if found is None:
-            return (0, 0, None)
+            return None
         models, _services = found
         notice = models.Notice
         kinds = [models.NoticeKind(kind) for kind in self.kinds]
-        return tuple(
-            session.execute(
-                select(func.count(notice.id), func.sum(notice.id), func.max(notice.updated_at)).where(
-                    notice.kind.in_(kinds)
-                )
-            ).one()
-        )  # type: ignore[return-value]
+        return (
+            select(func.count(notice.id), func.sum(notice.id), func.max(notice.updated_at))
+            .where(notice.kind.in_(kinds))
+            .subquery()
+        )
 
     def events(self, session: Session, start: datetime, end: datetime) -> list[Event]:
         found = self._module()
@@ -269,7 +285,7 @@ class NoticesHook:
                 notice,
                 cancelled=notice.status.value == "cancelled",
                 kind=notice.kind.value,
-                url=external_url("notices.public_notice", notice_id=notice.id),
+                url=external_url("status.public_notice", uid=notice.uid),
             )
             if event is not None:
                 events.append(event)
@@ -413,9 +429,14 @@ def _after(previous: datetime, newest: datetime) -> datetime:
 
 def feed_body(session: Session, version: FeedVersion, build: Callable[[], bytes]) -> tuple[bytes, datetime]:
     """The feed body for ``version``: from the cache, or built and stored (the caller commits)."""
+    cached = session.execute(
+        select(FeedCache.body, FeedCache.last_modified).where(
+            FeedCache.key == version.cache_key, FeedCache.etag == version.etag
+        )
+    ).first()
+    if cached is not None:
+        return cached.body.encode(), cached.last_modified
     row = session.get(FeedCache, version.cache_key)
-    if row is not None and row.etag == version.etag:
-        return row.body.encode(), row.last_modified
     body = build()
     last_modified = version.last_modified if row is None else _after(row.last_modified, version.last_modified)
     try:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from commsplan.auth.guard import public, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
-from commsplan.feeds import services
+from commsplan.feeds import invitations, services
 from commsplan.feeds.models import REGION_TARGET, FeedKind, FeedToken
 from commsplan.forms import ConfirmForm
 from commsplan.meetings.models import MeetingSeries
@@ -249,8 +249,6 @@ def invite(series_id: int):
     series = db.session.get(MeetingSeries, series_id)
     if series is None:
         abort(404)
-    from commsplan.feeds import invitations  # needs the delivery feature (outbox)
-
     form = ConfirmForm()
     back = _safe_next(url_for("feeds.subscriptions"))
     plan = invitations.plan_invitations(db.session, series)
@@ -273,8 +271,6 @@ def send_updates(series_id: int):
     series = db.session.get(MeetingSeries, series_id)
     if series is None:
         abort(404)
-    from commsplan.feeds import invitations
-
     if ConfirmForm().validate_on_submit():
         queued = invitations.send_series_updates(db.session, series)
         db.session.commit()

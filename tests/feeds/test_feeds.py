@@ -279,3 +279,73 @@ def test_region_feed_combines_every_series(client, session):
         "Informationsmöte Agenda 1177",
     }
     assert len(calendar.vevent_list) == 8
+
+
+def test_region_feed_holds_published_service_windows_and_releases(client, session):
+    from commsplan.notices import services as notices
+    from commsplan.notices.models import NoticeKind
+    from tests.notices.helpers import make_notice
+
+    make_series(session, title="Nätverket")
+    dates = dst_dates()
+    autumn, spring = dates["after_autumn"], dates["before_spring"]
+    window_start = datetime(autumn.year, autumn.month, autumn.day, 18, 0, tzinfo=STOCKHOLM)
+    window = make_notice(
+        session,
+        NoticeKind.service_window,
+        title="Uppgradering av Journalen",
+        starts_at=window_start,
+        ends_at=window_start + timedelta(hours=3),
+    )
+    release = make_notice(session, NoticeKind.release, title="Ny version av Webbtidbok", release_date=spring)
+    called_off = make_notice(session, NoticeKind.service_window, title="Inställt fönster")
+    draft = make_notice(session, NoticeKind.service_window, title="Utkast syns inte")
+    outage = make_notice(session, NoticeKind.outage, title="Driftstörning syns inte")
+    for notice in (window, release, called_off, outage):
+        notices.publish(session, notice, None)
+    notices.cancel(session, called_off, None, body="Blir inte av.")
+    session.commit()
+    token = token_for(session, FeedKind.region)
+
+    events = events_by_uid(parse(_get(client, "region", token).data))
+
+    assert draft.uid not in events and outage.uid not in events
+    shown = events[window.uid]
+    assert shown.summary.value == "Servicefönster: Uppgradering av Journalen"
+    assert utc(shown.dtstart.value) == _at(autumn, 17)  # 18:00 CET
+    assert utc(shown.dtend.value) == _at(autumn, 20)
+    assert shown.transp.value == "TRANSPARENT"
+    assert f"/status/{window.uid}" in shown.url.value
+    day = events[release.uid]
+    assert day.dtstart.value == spring  # all-day
+    assert day.summary.value == "Release: Ny version av Webbtidbok (2.4)"
+    assert events[called_off.uid].status.value == "CANCELLED"
+    assert sum(1 for e in events.values() if e.summary.value == "Nätverket") == 4
+
+
+def test_a_changed_notice_changes_the_region_etag(client, session):
+    from commsplan.notices import services as notices
+    from commsplan.notices.models import NoticeKind
+    from tests.notices.helpers import make_notice
+
+    window = make_notice(session, NoticeKind.service_window)
+    notices.publish(session, window, None)
+    session.commit()
+    token = token_for(session, FeedKind.region)
+    first = _get(client, "region", token)
+
+    notices.cancel(session, window, None, body="Blir inte av.")
+    session.commit()
+    second = _get(client, "region", token, **{"If-None-Match": first.headers["ETag"]})
+
+    assert second.status_code == 200
+    assert events_by_uid(parse(second.data))[window.uid].status.value == "CANCELLED"
+
+
+def test_the_same_data_renders_the_same_bytes(session):
+    from commsplan.feeds import services
+
+    series = make_series(session)
+    session.commit()
+
+    assert services.build_series_feed(session, series) == services.build_series_feed(session, series)
