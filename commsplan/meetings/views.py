@@ -76,6 +76,15 @@ def _occurrence_or_404(occurrence_id: int) -> Occurrence:
     return db.get_or_404(Occurrence, occurrence_id)
 
 
+def _announce(occurrences: list[Occurrence]) -> None:
+    """Tell invited participants (iMIP update/cancel) and people signed up about changed
+    occurrences, in the caller's transaction."""
+    from commsplan.feeds import invitations
+
+    invitations.send_updates(db.session, occurrences)
+    _notify_registrants(occurrences)
+
+
 def _notify_registrants(occurrences: list[Occurrence]) -> None:
     """Mail the people signed up to these (moved or cancelled) occurrences; caller commits."""
     from commsplan.meetings import notify
@@ -113,6 +122,11 @@ def _save_series(form: SeriesForm, series: MeetingSeries | None):  # type: ignor
             series = services.create_series(db.session, data)
         else:
             result = services.update_series(db.session, series, data)
+            from commsplan.feeds import invitations
+
+            # Invitees hold every future occurrence (new title or description too);
+            # people signed up only hear about time, place or status.
+            invitations.send_series_updates(db.session, series)
             _notify_registrants(result.affected)
     except MeetingError as error:
         db.session.rollback()
@@ -175,7 +189,10 @@ def series_delete(series_id: int):
     form = ConfirmForm()
     blockers = services.delete_series_blockers(series)
     if form.validate_on_submit() and not blockers:
+        from commsplan.feeds import invitations
+
         title = series.title
+        invitations.cancel_series(db.session, series)
         db.session.delete(series)
         db.session.commit()
         flash(_("Mötesserien %(title)s är borttagen.", title=title), "success")
@@ -233,7 +250,7 @@ def occurrence_move(occurrence_id: int):
             db.session.rollback()
             form.end_time.errors = [*form.end_time.errors, str(error)]
         else:
-            _notify_registrants([occurrence])
+            _announce([occurrence])
             db.session.commit()
             flash(_("Mötet är flyttat till %(day)s.", day=_day(occurrence.start)), "success")
             return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
@@ -250,7 +267,7 @@ def occurrence_cancel(occurrence_id: int):
         return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
     if form.validate_on_submit():
         services.cancel_occurrence(db.session, occurrence, note=(form.note.data or "").strip())
-        _notify_registrants([occurrence])
+        _announce([occurrence])
         db.session.commit()
         flash(_("Mötet %(day)s är inställt.", day=_day(occurrence.start)), "success")
         return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
@@ -273,7 +290,7 @@ def occurrence_reinstate(occurrence_id: int):
             db.session.rollback()
             flash(str(error), "error")
         else:
-            _notify_registrants([occurrence])
+            _announce([occurrence])
             db.session.commit()
             flash(_("Mötet är återinfört."), "success")
     return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
