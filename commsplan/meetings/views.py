@@ -18,8 +18,9 @@ from sqlalchemy import select
 from commsplan.auth.guard import public
 from commsplan.auth.models import Role
 from commsplan.extensions import db
+from commsplan.feeds import invitations
 from commsplan.forms import ConfirmForm
-from commsplan.meetings import services
+from commsplan.meetings import notify, services
 from commsplan.meetings.forms import (
     KIND_LABELS,
     AgendaForm,
@@ -79,16 +80,12 @@ def _occurrence_or_404(occurrence_id: int) -> Occurrence:
 def _announce(occurrences: list[Occurrence]) -> None:
     """Tell invited participants (iMIP update/cancel) and people signed up about changed
     occurrences, in the caller's transaction."""
-    from commsplan.feeds import invitations
-
     invitations.send_updates(db.session, occurrences)
     _notify_registrants(occurrences)
 
 
 def _notify_registrants(occurrences: list[Occurrence]) -> None:
     """Mail the people signed up to these (moved or cancelled) occurrences; caller commits."""
-    from commsplan.meetings import notify
-
     base = current_app.config["BASE_URL"]
     for occ in occurrences:
         if not occ.registrations or occ.end < utcnow():
@@ -122,8 +119,6 @@ def _save_series(form: SeriesForm, series: MeetingSeries | None):  # type: ignor
             series = services.create_series(db.session, data)
         else:
             result = services.update_series(db.session, series, data)
-            from commsplan.feeds import invitations
-
             # Invitees hold every future occurrence (new title or description too);
             # people signed up only hear about time, place or status.
             invitations.send_series_updates(db.session, series)
@@ -189,8 +184,6 @@ def series_delete(series_id: int):
     form = ConfirmForm()
     blockers = services.delete_series_blockers(series)
     if form.validate_on_submit() and not blockers:
-        from commsplan.feeds import invitations
-
         title = series.title
         invitations.cancel_series(db.session, series)
         db.session.delete(series)
@@ -429,8 +422,6 @@ def register(occurrence_id: int):
             is_open = False
         else:
             if result.created:
-                from commsplan.meetings import notify
-
                 base = current_app.config["BASE_URL"]
                 notify.queue_confirmation(
                     db.session,
