@@ -288,3 +288,16 @@ def notice_to_event(
 
 def to_bytes(calendar: Calendar) -> bytes:
     return calendar.to_ical()
+
+
+def assemble(calendar: Calendar, event_texts: Iterable[str]) -> bytes:
+    """``calendar`` (header and VTIMEZONE) with already serialised VEVENTs appended.
+
+    Lets a feed reuse event texts rendered earlier instead of serialising every event
+    again; each text is a complete ``BEGIN:VEVENT … END:VEVENT`` block with CRLF endings.
+    """
+    head = calendar.to_ical().decode()
+    closing = "END:VCALENDAR\r\n"
+    if not head.endswith(closing):
+        raise ValueError("calendar text does not end with END:VCALENDAR")
+    return (head[: -len(closing)] + "".join(event_texts) + closing).encode()

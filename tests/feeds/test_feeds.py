@@ -349,3 +349,44 @@ def test_the_same_data_renders_the_same_bytes(session):
     session.commit()
 
     assert services.build_series_feed(session, series) == services.build_series_feed(session, series)
+
+
+def test_events_link_to_the_public_sign_up_page_when_there_is_one(client, session):
+    open_series = make_series(session, title="Informationsmöte", registration_open=True)
+    closed_series = make_series(session, title="Nätverket")
+    token = token_for(session, FeedKind.region)
+
+    events = events_by_uid(parse(_get(client, "region", token).data))
+
+    opened = events[open_series.occurrences[0].uid]
+    assert (
+        opened.url.value == f"https://commsplan.example.org/meetings/register/{open_series.occurrences[0].id}"
+    )
+    closed = events[closed_series.occurrences[0].uid]
+    assert closed.url.value.endswith(f"/meetings/occurrences/{closed_series.occurrences[0].id}")
+
+
+def test_a_deleted_series_feed_is_gone(client, session):
+    series = make_series(session)
+    token = token_for(session, FeedKind.series, series.id)
+    session.delete(series)
+    session.commit()
+
+    assert _get(client, "series", token).status_code == 404
+
+
+def test_an_agenda_added_later_reaches_the_feed(client, session):
+    series = make_series(session)
+    token = token_for(session, FeedKind.series, series.id)
+    occurrence = series.occurrences[0]
+    before = events_by_uid(parse(_get(client, "series", token).data))[occurrence.uid]
+    assert "Dagordning" not in before.description.value
+
+    meetings.replace_agenda(
+        session, occurrence, [meetings.AgendaItemData(title="Nyheter", duration_minutes=20)]
+    )
+    session.commit()
+    after = events_by_uid(parse(_get(client, "series", token).data))
+
+    assert "1. 10.00 Nyheter" in after[occurrence.uid].description.value
+    assert all("Dagordning" not in e.description.value for uid, e in after.items() if uid != occurrence.uid)
