@@ -278,3 +278,27 @@ class RegistrationForm(FlaskForm):
     name = StringField(_l("Namn"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(), Length(max=254)])
     organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=300)])
+
+
+def describe_cadence(series: MeetingSeries) -> str:
+    """The cadence in words for the series page ("var tredje månad, andra onsdagen")."""
+    if not series.rrule:
+        return str(_l("egna datum"))
+    match = _SIMPLE_RULE.match(series.rrule)
+    if not match:
+        return series.rrule
+    freq, interval, ordinal, weekday = match.groups()
+    day = str(dict(WEEKDAY_CHOICES)[weekday])
+    if freq == "MONTHLY" and ordinal:
+        which = str(dict(ORDINAL_CHOICES)[ordinal])
+        if interval in (None, "1"):
+            return str(_l("varje månad, %(which)s %(day)s", which=which, day=day))
+        if interval == "3":
+            return str(_l("var tredje månad, %(which)s %(day)s", which=which, day=day))
+        return str(_l("var %(n)s:e månad, %(which)s %(day)s", n=interval, which=which, day=day))
+    if freq == "WEEKLY" and not ordinal:
+        weekday_name = day.removesuffix("en")
+        if interval in (None, "1"):
+            return str(_l("varje %(day)s", day=weekday_name))
+        return str(_l("var %(n)s:e vecka på %(day)s", n=interval, day=weekday_name))
+    return series.rrule

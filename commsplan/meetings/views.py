@@ -29,6 +29,7 @@ from commsplan.meetings.forms import (
     MoveForm,
     RegistrationForm,
     SeriesForm,
+    describe_cadence,
 )
 from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.meetings.services import MeetingError
@@ -65,6 +66,7 @@ def helpers() -> dict[str, object]:
         "fmt_time": _time,
         "markdown": render_markdown,
         "kind_label": lambda kind: str(KIND_LABELS.get(kind.value, kind.value)),
+        "describe_cadence": describe_cadence,
         "can_edit": lambda: current_user.is_authenticated and current_user.has_role(Role.coordinator),
     }
 

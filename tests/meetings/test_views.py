@@ -313,3 +313,18 @@ def test_saving_an_unchanged_agenda_keeps_the_sequence(session):
     assert occ.sequence == 1
     assert not services.replace_agenda(session, occ, items)
     assert occ.sequence == 1
+
+
+def test_cadence_is_described_in_words(session):
+    from commsplan.meetings.forms import describe_cadence
+
+    cases = {
+        "FREQ=MONTHLY;BYDAY=2TU": "varje månad, andra tisdagen",
+        "FREQ=MONTHLY;INTERVAL=3;BYDAY=1WE": "var tredje månad, första onsdagen",
+        "FREQ=WEEKLY;BYDAY=FR": "varje fredag",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO": "var 2:e vecka på måndag",
+        "FREQ=YEARLY;BYMONTH=3": "FREQ=YEARLY;BYMONTH=3",
+    }
+    for rule, words in cases.items():
+        assert describe_cadence(MeetingSeries(rrule=rule)) == words
+    assert describe_cadence(MeetingSeries(rrule=None, explicit_dates=["2024-03-06"])) == "egna datum"
