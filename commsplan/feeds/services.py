@@ -1,10 +1,10 @@
-"""Feed tokens, feed rendering with cheap validators, and iMIP invitations.
+"""Feed tokens, and feed rendering with cheap validators (invitations: ``invitations``).
 
-A feed request first computes a version key from a few aggregate queries (counts,
-sums of ids, latest ``updated_at``). Its hash is the ETag, so a calendar program that
-polls an unchanged feed gets its 304 without the feed being built. When the feed did
-change, the rendered body is cached in ``feed_cache`` under that ETag, shared by all
-worker processes.
+A feed request first computes a version key from one aggregate query (counts, sums of
+ids, latest ``updated_at``). Its hash is the ETag, so a calendar program that polls an
+unchanged feed gets its 304 without the feed being built. When the feed did change, the
+rendered body is cached in ``feed_cache`` under that ETag, shared by all worker
+processes, and so is each event's text, so a change re-renders only what changed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Event
-from sqlalchemy import func, select, true, update
+from sqlalchemy import delete, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
@@ -41,6 +41,9 @@ MONTHS_BACK = 12
 NOTICE_YEARS_AHEAD = 3
 CALENDAR_LANGUAGE = "sv"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Cached feeds and events not rendered for this long are dropped (deleted series,
+# contacts, occurrences); one still in use is simply rendered again.
+CACHE_DAYS = 90
 
 
 class FeedNotFound(LookupError):
@@ -548,3 +551,13 @@ def feed_body(session: Session, version: FeedVersion, build: Callable[[], bytes]
     except IntegrityError:
         pass  # a parallel request stored the same feed first; the savepoint undid ours
     return body, last_modified
+
+
+def prune_cache(session: Session, now: datetime | None = None) -> int:
+    """Drop cache rows not rendered for ``CACHE_DAYS``; run by the delivery worker. Commits."""
+    cutoff = (now or utcnow()) - timedelta(days=CACHE_DAYS)
+    result = session.execute(
+        delete(FeedCache).where(FeedCache.rendered_at < cutoff).execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -390,3 +390,22 @@ def test_an_agenda_added_later_reaches_the_feed(client, session):
 
     assert "1. 10.00 Nyheter" in after[occurrence.uid].description.value
     assert all("Dagordning" not in e.description.value for uid, e in after.items() if uid != occurrence.uid)
+
+
+def test_old_cache_rows_are_pruned_and_the_feed_still_works(client, session):
+    from sqlalchemy import func, select
+
+    from commsplan.feeds import services
+    from commsplan.feeds.models import FeedCache
+
+    series = make_series(session)
+    token = token_for(session, FeedKind.series, series.id)
+    first = _get(client, "series", token)
+    assert session.scalar(select(func.count()).select_from(FeedCache)) == 5  # the feed and its 4 events
+
+    later = datetime.now(UTC) + timedelta(days=services.CACHE_DAYS + 1)
+    assert services.prune_cache(session, later) == 5
+
+    again = _get(client, "series", token)
+    assert again.status_code == 200
+    assert again.data == first.data
