@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -25,6 +27,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.form import Form
+from wtforms.i18n import get_translations
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -37,6 +40,30 @@ from commsplan.meetings.services import (
     parse_explicit_dates,
 )
 from commsplan.plan.models import Contact, StakeholderGroup, Unit
+
+
+def _builtin_translations(_meta: object, _form: object) -> object:
+    # WTForms' own Swedish messages ("Felaktig URL.") for its validators: Flask-WTF only
+    # looks in the app's catalog, which does not carry them, so users saw English.
+    locale = get_locale()
+    return _translations_for(str(locale) if locale else "sv")
+
+
+@cache
+def _translations_for(language: str) -> object:
+    return get_translations([language])
+
+
+class MeetingForm(FlaskForm):
+    class Meta:
+        get_translations = _builtin_translations
+
+
+class MeetingSubform(Form):
+    """A row inside a FieldList: same messages, no CSRF of its own."""
+
+    class Meta:
+        get_translations = _builtin_translations
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -83,7 +110,7 @@ HOLIDAY_CHOICES = [
 _SIMPLE_RULE = re.compile(r"^FREQ=(MONTHLY|WEEKLY)(?:;INTERVAL=(\d+))?;BYDAY=(-1|[1-4])?(MO|TU|WE|TH|FR)$")
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(MeetingForm):
     title = StringField(_l("Rubrik"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Typ av möte"), choices=KIND_CHOICES, default=MeetingKind.network.value)
     description = TextAreaField(_l("Beskrivning"), validators=[Optional(), Length(max=5000)])
@@ -208,7 +235,7 @@ def _load(session: Session, model: type, ids: list[int] | None) -> list:
     return list(session.scalars(select(model).where(model.id.in_(ids))))
 
 
-class MoveForm(FlaskForm):
+class MoveForm(MeetingForm):
     day = DateField(_l("Datum"), validators=[DataRequired()])
     start_time = TimeField(_l("Starttid"), validators=[DataRequired()])
     end_time = TimeField(_l("Sluttid"), validators=[DataRequired()])
@@ -222,11 +249,11 @@ class MoveForm(FlaskForm):
     note = TextAreaField(_l("Meddelande om ändringen"), validators=[Optional(), Length(max=2000)])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(MeetingForm):
     note = TextAreaField(_l("Anledning (visas för deltagarna)"), validators=[Optional(), Length(max=2000)])
 
 
-class AgendaRowForm(Form):
+class AgendaRowForm(MeetingSubform):
     """One row of the agenda editor; a row without a title is ignored (or removes the item)."""
 
     position = IntegerField(_l("Ordning"), validators=[Optional(), NumberRange(min=1, max=999)])
@@ -239,7 +266,7 @@ class AgendaRowForm(Form):
     material_url = URLField(_l("Länk till material"), validators=[Optional(), URL(), Length(max=1000)])
 
 
-class AgendaForm(FlaskForm):
+class AgendaForm(MeetingForm):
     items = FieldList(FormField(AgendaRowForm), min_entries=0)
     practical_notes = TextAreaField(
         _l("Praktisk information (Markdown)"), validators=[Optional(), Length(max=5000)]
@@ -274,7 +301,7 @@ class AgendaForm(FlaskForm):
         ]
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(MeetingForm):
     name = StringField(_l("Namn"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(), Length(max=254)])
     organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=300)])
