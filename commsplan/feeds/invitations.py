@@ -63,100 +63,112 @@ def _participants(session: Session, series: MeetingSeries) -> list[tuple[ical.Pe
     return [(ical.Person(c.email.lower(), c.name), c.id) for c in meetings.participants_of(session, series)]
 
 
-def _already_invited(session: Session, occurrence_ids: Sequence[int]) -> set[tuple[int, str]]:
+def _invitations(session: Session, occurrence_ids: Sequence[int]) -> dict[tuple[int, str], Invitation]:
     if not occurrence_ids:
-        return set()
-    rows = session.execute(
-        select(Invitation.occurrence_id, Invitation.email).where(Invitation.occurrence_id.in_(occurrence_ids))
-    )
-    return {(row.occurrence_id, row.email) for row in rows}
+        return {}
+    rows = session.scalars(select(Invitation).where(Invitation.occurrence_id.in_(occurrence_ids)))
+    return {(row.occurrence_id, row.email): row for row in rows}
+
+
+def _holds(invitation: Invitation | None) -> bool:
+    """Whether the person's calendar holds the event (invited and not since cancelled)."""
+    return invitation is not None and not invitation.cancelled
 
 
 def plan_invitations(session: Session, series: MeetingSeries, now: datetime | None = None) -> InvitationPlan:
     now = now or utcnow()
     occurrences = _invitable(series, now)
     people = _participants(session, series)
-    done = _already_invited(session, [occ.id for occ in occurrences])
-    mails = sum(1 for occ in occurrences for person, _id in people if (occ.id, person.email) not in done)
+    known = _invitations(session, [occ.id for occ in occurrences])
+    mails = sum(
+        1 for occ in occurrences for person, _id in people if not _holds(known.get((occ.id, person.email)))
+    )
     return InvitationPlan(occurrences, [person for person, _id in people], mails)
 
 
 def send_invitations(session: Session, series: MeetingSeries, now: datetime | None = None) -> int:
-    """Invite every participant to every upcoming occurrence they were not invited to yet.
+    """Invite every participant to every upcoming occurrence their calendar does not hold.
 
-    Sending again is safe: only new participants and new occurrences get mail. Returns
-    the number of mails queued; the caller commits.
+    Sending again is safe: only new participants, re-added ones and new occurrences get
+    mail. Returns the number of mails queued; the caller commits.
     """
     now = now or utcnow()
     occurrences = _invitable(series, now)
     people = _participants(session, series)
-    done = _already_invited(session, [occ.id for occ in occurrences])
+    known = _invitations(session, [occ.id for occ in occurrences])
     queued = 0
     for occ in occurrences:
         for person, contact_id in people:
-            if (occ.id, person.email) in done:
+            invitation = known.get((occ.id, person.email))
+            if _holds(invitation):
                 continue
-            _send(session, occ, ical.Method.request, person, contact_id, "invitation", occ.sequence, now)
-            session.add(
-                Invitation(
-                    occurrence_id=occ.id,
-                    email=person.email,
-                    name=person.name,
-                    contact_id=contact_id,
-                    sequence_sent=occ.sequence,
-                    sent_at=now,
-                )
-            )
+            if invitation is None:
+                invitation = Invitation(occurrence_id=occ.id, email=person.email, contact_id=contact_id)
+                session.add(invitation)
+            _request(session, occ, invitation, person, contact_id, "invitation", now)
             queued += 1
     session.flush()
     return queued
 
 
-def send_updates(session: Session, occurrences: Iterable[Occurrence], now: datetime | None = None) -> int:
-    """Tell everyone who holds an occurrence about its change since their last mail.
+def _request(
+    session: Session,
+    occ: Occurrence,
+    invitation: Invitation,
+    person: ical.Person,
+    contact_id: int | None,
+    kind: str,
+    now: datetime,
+) -> None:
+    # After a CANCEL the calendar only accepts a REQUEST with a higher SEQUENCE.
+    sequence = occ.sequence
+    if invitation.cancelled and invitation.sequence_sent is not None:
+        sequence = max(sequence, invitation.sequence_sent + 1)
+    _send(session, occ, ical.Method.request, person, contact_id, kind, sequence, now)
+    invitation.name = person.name
+    invitation.cancelled = False
+    invitation.sequence_sent = sequence
+    invitation.sent_at = now
 
-    A moved or edited occurrence (higher SEQUENCE) goes out again as REQUEST, a cancelled
-    one as CANCEL. Call it after ``meetings.services`` moved, cancelled, reinstated or
+
+def _cancel(session: Session, occ: Occurrence, invitation: Invitation, now: datetime) -> None:
+    sequence = max(occ.sequence, (invitation.sequence_sent or 0) + 1)
+    person = ical.Person(invitation.email, invitation.name)
+    _send(session, occ, ical.Method.cancel, person, invitation.contact_id, "invitation_cancel", sequence, now)
+    invitation.cancelled = True
+    invitation.sequence_sent = sequence
+    invitation.sent_at = now
+
+
+def send_updates(session: Session, occurrences: Iterable[Occurrence], now: datetime | None = None) -> int:
+    """Bring every invited calendar up to date with these occurrences.
+
+    A moved or edited occurrence (higher SEQUENCE) goes out again as REQUEST; a cancelled
+    one, or one whose invitee is no longer a participant, as CANCEL; a reinstated one as
+    REQUEST again. Call it after ``meetings.services`` moved, cancelled, reinstated or
     edited occurrences or the series. Returns the number of mails queued.
     """
     now = now or utcnow()
     queued = 0
+    participants: dict[int, dict[str, int | None]] = {}
     for occ in occurrences:
+        if occ.series_id not in participants:
+            participants[occ.series_id] = {p.email: cid for p, cid in _participants(session, occ.series)}
+        current = participants[occ.series_id]
         invitations = session.scalars(
             select(Invitation).where(Invitation.occurrence_id == occ.id).order_by(Invitation.id)
         ).all()
         for invitation in invitations:
-            person = ical.Person(invitation.email, invitation.name)
-            if occ.is_cancelled:
+            wanted = not occ.is_cancelled and invitation.email in current
+            if not wanted:
                 if invitation.cancelled:
                     continue
-                _send(
-                    session,
-                    occ,
-                    ical.Method.cancel,
-                    person,
-                    invitation.contact_id,
-                    "invitation_cancel",
-                    occ.sequence,
-                    now,
-                )
-                invitation.cancelled = True
+                _cancel(session, occ, invitation, now)
             elif invitation.cancelled or occ.sequence > invitation.sequence_sent:
-                _send(
-                    session,
-                    occ,
-                    ical.Method.request,
-                    person,
-                    invitation.contact_id,
-                    "invitation_update",
-                    occ.sequence,
-                    now,
-                )
-                invitation.cancelled = False
+                person = ical.Person(invitation.email, invitation.name)
+                _request(session, occ, invitation, person, invitation.contact_id, "invitation_update", now)
             else:
                 continue
-            invitation.sequence_sent = occ.sequence
-            invitation.sent_at = now
             queued += 1
     session.flush()
     return queued
@@ -171,8 +183,8 @@ def send_series_updates(session: Session, series: MeetingSeries, now: datetime |
 def cancel_series(session: Session, series: MeetingSeries, now: datetime | None = None) -> int:
     """Send CANCEL for every invited future occurrence, e.g. before the series is deleted.
 
-    The occurrences themselves are left as they are; the CANCEL carries SEQUENCE + 1 so
-    calendars accept it over the last REQUEST.
+    The occurrences themselves are left as they are; each CANCEL carries a SEQUENCE above
+    the last one sent, so calendars accept it over the last REQUEST.
     """
     now = now or utcnow()
     queued = 0
@@ -182,21 +194,7 @@ def cancel_series(session: Session, series: MeetingSeries, now: datetime | None 
         for invitation in session.scalars(
             select(Invitation).where(Invitation.occurrence_id == occ.id, Invitation.cancelled.is_(False))
         ):
-            person = ical.Person(invitation.email, invitation.name)
-            sequence = max(occ.sequence, invitation.sequence_sent) + 1
-            _send(
-                session,
-                occ,
-                ical.Method.cancel,
-                person,
-                invitation.contact_id,
-                "invitation_cancel",
-                sequence,
-                now,
-            )
-            invitation.cancelled = True
-            invitation.sequence_sent = sequence
-            invitation.sent_at = now
+            _cancel(session, occ, invitation, now)
             queued += 1
     session.flush()
     return queued

@@ -223,3 +223,56 @@ def test_only_the_coming_twelve_months_are_sent(session, outbox, drain):
 
     _, calendar = _calendar_part(outbox.to("anna@example.org")[0])
     assert calendar.vevent.uid.value == series.occurrences[0].uid
+
+
+def test_a_removed_participant_gets_cancel_and_a_re_added_one_a_new_request(session, outbox, drain):
+    series, anna, bertil = _setup(session)
+    invitations.send_invitations(session, series)
+    session.commit()
+    drain()
+    outbox.clear()
+
+    series.contacts.remove(anna)
+    session.commit()
+    assert invitations.send_series_updates(session, series) == 4
+    session.commit()
+    drain()
+
+    assert len(outbox.messages) == 4
+    assert {_calendar_part(m)[0] for m in outbox.to("anna@example.org")} == {"CANCEL"}
+    cancelled_sequences = {
+        _calendar_part(m)[1].vevent.uid.value: int(_calendar_part(m)[1].vevent.sequence.value)
+        for m in outbox.messages
+    }
+    assert outbox.to("bertil@example.org") == []
+    outbox.clear()
+
+    series.contacts.append(anna)
+    session.commit()
+    assert invitations.send_series_updates(session, series) == 4
+    session.commit()
+    drain()
+
+    for message in outbox.to("anna@example.org"):
+        method, calendar = _calendar_part(message)
+        assert method == "REQUEST"
+        assert int(calendar.vevent.sequence.value) > cancelled_sequences[calendar.vevent.uid.value]
+    assert len(outbox.messages) == 4
+
+
+def test_a_reinstated_occurrence_is_requested_again(session, outbox, drain):
+    series, anna, bertil = _setup(session)
+    invitations.send_invitations(session, series)
+    occurrence = series.occurrences[0]
+    meetings.cancel_occurrence(session, occurrence)
+    invitations.send_updates(session, [occurrence])
+    session.commit()
+    drain()
+    outbox.clear()
+
+    meetings.reinstate_occurrence(session, occurrence)
+    assert invitations.send_updates(session, [occurrence]) == 2
+    session.commit()
+    drain()
+
+    assert sorted(_calendar_part(m)[0] for m in outbox.messages) == ["REQUEST", "REQUEST"]
