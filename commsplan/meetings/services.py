@@ -62,12 +62,22 @@ def normalise_rrule(text: str) -> str:
         raise MeetingError("Ange en upprepningsregel.")
     if "\n" in rule or any(part in rule for part in _FORBIDDEN_RULE_PARTS):
         raise MeetingError("Regeln får inte ange klockslag eller DTSTART; ange starttiden i fältet för tid.")
+    if "COUNT=" in rule and "UNTIL=" in rule:
+        raise MeetingError("Ange antingen COUNT eller UNTIL, inte båda (RFC 5545).")
     try:
         parsed = rrulestr("RRULE:" + rule, dtstart=datetime(2024, 1, 1))
     except (ValueError, TypeError) as error:
         raise MeetingError(f"Upprepningsregeln är ogiltig: {error}") from error
-    if parsed._freq not in _ALLOWED_FREQS:  # dateutil keeps the frequency only here
+    # dateutil keeps these only as private attributes.
+    if parsed._freq not in _ALLOWED_FREQS:
         raise MeetingError("Möten kan upprepas dagligen, veckovis, månadsvis eller årligen, inte oftare.")
+    if parsed._interval < 1:  # INTERVAL=0 would make dateutil loop for ever
+        raise MeetingError("INTERVAL måste vara minst 1.")
+    # A rule that never matches (BYMONTHDAY=31 in February only …) would make dateutil scan
+    # to year 9999 on every regeneration; check a bounded window instead.
+    bounded = parsed.replace(count=None, until=datetime(2031, 12, 31)) if parsed._until is None else parsed
+    if next(iter(bounded), None) is None:
+        raise MeetingError("Regeln ger inga datum. Kontrollera till exempel BYMONTHDAY och BYDAY.")
     return rule
 
 

@@ -183,7 +183,17 @@ def test_series_field_change_raises_sequence_of_future_occurrences_only(session)
 
 @pytest.mark.parametrize(
     "rule",
-    ["FREQ=HOURLY", "FREQ=MONTHLY;BYDAY=2XX", "nonsense", "FREQ=DAILY;BYHOUR=10", ""],
+    [
+        "FREQ=HOURLY",
+        "FREQ=MONTHLY;BYDAY=2XX",
+        "nonsense",
+        "FREQ=DAILY;BYHOUR=10",
+        "",
+        "FREQ=DAILY;INTERVAL=0",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=MONTHLY;BYMONTHDAY=32",
+        "FREQ=WEEKLY;BYDAY=TU;COUNT=2;UNTIL=20250101",
+    ],
 )
 def test_invalid_rrules_are_refused(rule):
     with pytest.raises(MeetingError):
