@@ -197,12 +197,12 @@ class SeriesForm(MeetingForm):
             try:
                 return None, parse_explicit_dates(self.explicit_dates.data or "")
             except MeetingError as error:
-                self.explicit_dates.errors = [*self.explicit_dates.errors, str(error)]
+                error.field = "explicit_dates"
                 raise
         try:
             return normalise_rrule(self.rrule.data or ""), None
         except MeetingError as error:
-            self.rrule.errors = [*self.rrule.errors, str(error)]
+            error.field = "rrule"
             raise
 
     def to_data(self, session: Session) -> SeriesData:

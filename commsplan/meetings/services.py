@@ -36,10 +36,19 @@ HORIZON_MONTHS = 24
 # Slots that imply a time of day are ours to set (start_time), so the rule may not carry one.
 _FORBIDDEN_RULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART")
 _ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
+# Far-off years only come from typos, and year 1 does not survive a UTC conversion.
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class MeetingError(ValueError):
-    """A request the meeting rules do not allow; the message is shown to the user."""
+    """A request the meeting rules do not allow; the message is shown to the user.
+
+    ``field`` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class RegistrationClosed(MeetingError):
@@ -88,9 +97,12 @@ def parse_explicit_dates(text: str) -> list[str]:
         if not token:
             continue
         try:
-            values.add(date.fromisoformat(token))
+            day = date.fromisoformat(token)
         except ValueError as error:
             raise MeetingError(f"”{token}” är inget datum. Skriv datum som ÅÅÅÅ-MM-DD.") from error
+        if not _EARLIEST <= day <= _LATEST:
+            raise MeetingError(f"”{token}” ligger utanför åren {_EARLIEST.year}–{_LATEST.year}.")
+        values.add(day)
     if not values:
         raise MeetingError("Ange minst ett datum.")
     return [d.isoformat() for d in sorted(values)]
@@ -320,11 +332,13 @@ class SeriesData:
 
 def _validate(data: SeriesData) -> None:
     if not data.title.strip():
-        raise MeetingError("Ange en rubrik.")
+        raise MeetingError("Ange en rubrik.", "title")
     if bool(data.rrule) == bool(data.explicit_dates):
-        raise MeetingError("Ange antingen en upprepningsregel eller en lista med datum.")
+        raise MeetingError("Ange antingen en upprepningsregel eller en lista med datum.", "cadence")
     if data.duration_minutes <= 0 or data.duration_minutes > 24 * 60:
-        raise MeetingError("Längden ska vara mellan 1 och 1440 minuter.")
+        raise MeetingError("Längden ska vara mellan 1 och 1440 minuter.", "duration_minutes")
+    if not _EARLIEST <= data.starts_on <= _LATEST:
+        raise MeetingError(f"Första datum ska ligga mellan {_EARLIEST.year} och {_LATEST.year}.", "starts_on")
     if data.rrule:
         data.rrule = normalise_rrule(data.rrule)
     if data.explicit_dates:

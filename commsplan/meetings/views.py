@@ -127,8 +127,9 @@ def _save_series(form: SeriesForm, series: MeetingSeries | None):  # type: ignor
             _notify_registrants(result.affected)
     except MeetingError as error:
         db.session.rollback()
-        if not any(str(error) in errs for errs in form.errors.values()):
-            form.form_errors.append(str(error))
+        # Before anything reads form.errors: WTForms caches it on first access.
+        target = form[error.field] if error.field and error.field in form else form.cadence
+        target.errors = [*target.errors, str(error)]
         return None
     db.session.commit()
     return series

@@ -102,10 +102,15 @@ def test_invalid_series_form_is_400_and_stores_nothing(client, auth, session):
     auth.login(Role.coordinator)
     response = client.post("/meetings/new", data=_form(cadence="custom", rrule="FREQ=HOURLY"))
     assert response.status_code == 400
-    assert "inte oftare" in response.get_data(as_text=True)
+    assert 'href="#rrule">Upprepningsregel (RRULE): Möten kan upprepas' in response.get_data(as_text=True)
     response = client.post("/meetings/new", data=_form(cadence="dates", explicit_dates="2024-13-01"))
     assert response.status_code == 400
     assert "ÅÅÅÅ-MM-DD" in response.get_data(as_text=True)
+    response = client.post("/meetings/new", data=_form(cadence="dates", explicit_dates="0001-01-01"))
+    assert response.status_code == 400
+    response = client.post("/meetings/new", data=_form(starts_on="0001-01-01"))
+    assert response.status_code == 400
+    assert 'href="#starts_on">Första datum: Första datum ska ligga mellan' in response.get_data(as_text=True)
     response = client.post("/meetings/new", data=_form(title="", online_url="not a url"))
     assert response.status_code == 400
     assert session.scalar(select(MeetingSeries)) is None
