@@ -456,6 +456,8 @@ def move_occurrence(
     """Move one occurrence (times are aware datetimes); the rest of the series is untouched."""
     if start.tzinfo is None or end.tzinfo is None:
         raise MeetingError("Tiden saknar tidszon.")
+    if not _EARLIEST <= start.date() <= _LATEST:
+        raise MeetingError(f"Datumet ska ligga mellan {_EARLIEST.year} och {_LATEST.year}.", "day")
     if end <= start:
         raise MeetingError("Sluttiden måste vara efter starttiden.")
     occurrence.start = start.astimezone(UTC)

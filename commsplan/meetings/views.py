@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from commsplan.auth.guard import public
+from commsplan.auth.guard import public, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.feeds import invitations
@@ -244,7 +244,8 @@ def occurrence_move(occurrence_id: int):
             )
         except MeetingError as error:
             db.session.rollback()
-            form.end_time.errors = [*form.end_time.errors, str(error)]
+            target = form[error.field] if error.field and error.field in form else form.end_time
+            target.errors = [*target.errors, str(error)]
         else:
             _announce([occurrence])
             db.session.commit()
@@ -366,6 +367,7 @@ def agenda_print(occurrence_id: int):
 
 
 @bp.get("/occurrences/<int:occurrence_id>/registrations")
+@role_required(Role.coordinator)  # names and addresses: only for those who organise
 def registration_list(occurrence_id: int):
     occurrence = _occurrence_or_404(occurrence_id)
     return render_template(
@@ -374,6 +376,7 @@ def registration_list(occurrence_id: int):
 
 
 @bp.get("/occurrences/<int:occurrence_id>/registrations.csv")
+@role_required(Role.coordinator)  # names and addresses: only for those who organise
 def registration_csv(occurrence_id: int):
     occurrence = _occurrence_or_404(occurrence_id)
     buffer = io.StringIO()

@@ -157,6 +157,12 @@ def test_move_and_cancel_one_occurrence(client, auth, session):
     )
     assert response.status_code == 400
     assert "Sluttiden" in response.get_data(as_text=True)
+    response = client.post(
+        f"/meetings/occurrences/{second.id}/move",
+        data={"day": "0001-01-01", "start_time": "00:30", "end_time": "01:00"},
+    )
+    assert response.status_code == 400
+    assert "Datumet ska ligga mellan" in response.get_data(as_text=True)
 
     confirm = client.get(f"/meetings/occurrences/{second.id}/cancel").get_data(as_text=True)
     assert "Ja, ställ in mötet" in confirm
@@ -245,6 +251,11 @@ def test_participant_list_and_csv(client, auth, session):
     auth.login(Role.viewer)
     page = client.get(f"/meetings/occurrences/{occ.id}").get_data(as_text=True)
     assert "<strong>2</strong>" in page
+    # Readers see the count, not the people.
+    assert client.get(f"/meetings/occurrences/{occ.id}/registrations").status_code == 403
+    assert client.get(f"/meetings/occurrences/{occ.id}/registrations.csv").status_code == 403
+    auth.logout()
+    auth.login(Role.coordinator)
     listing = client.get(f"/meetings/occurrences/{occ.id}/registrations").get_data(as_text=True)
     assert "anna@example.org" in listing and "Region Uppsala" in listing
     csv_response = client.get(f"/meetings/occurrences/{occ.id}/registrations.csv")
