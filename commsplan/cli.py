@@ -9,4 +9,6 @@ commsplan_cli = AppGroup("commsplan", help="Administrera commsplan.")
 
 
 def init_app(app: Flask) -> None:
+    from commsplan import demo  # noqa: F401  (registers `demo`, which spans features)
+
     app.cli.add_command(commsplan_cli)

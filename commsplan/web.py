@@ -69,6 +69,8 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
     ("plan.service_list", _l("E-tjänster"), "plan.service", Role.viewer),
     ("plan.system_list", _l("System"), "plan.system", Role.viewer),
     ("plan.unit_list", _l("Enheter"), "plan.unit", Role.viewer),
+    ("meetings.series_list", _l("Möten"), "meetings.", Role.viewer),
+    ("feeds.subscriptions", _l("Kalenderprenumerationer"), "feeds.", Role.viewer),
     ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
     ("tokens.token_list", _l("API-tokens"), "tokens.", Role.viewer),
     ("auth.users", _l("Konton"), "auth.", Role.admin),

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.plan import cli, document_views, models, services, views  # noqa: F401
+    from commsplan.plan import document_views, models, services, views  # noqa: F401
 
     services.track_plan_changes()
     app.register_blueprint(views.bp)

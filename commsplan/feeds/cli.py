@@ -1,0 +1,1 @@
+"""Feed commands (none yet): imported by ``init_app`` like every feature's CLI."""

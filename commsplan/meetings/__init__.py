@@ -1,0 +1,16 @@
+"""Meeting series with cadences, agendas per occurrence and registration."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from commsplan.meetings import cli, models, services, views  # noqa: F401
+
+    app.register_blueprint(views.bp)
+
+    from commsplan.delivery.hooks import register_periodic
+
+    # Keeps occurrences materialised 24 months ahead without a separate cron job.
+    register_periodic(app, "meetings-extend", services.extend_due)

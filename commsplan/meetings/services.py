@@ -1,0 +1,798 @@
+"""Domain logic for meeting series: cadence, holidays, materialised occurrences, agendas
+and registrations. Functions take an explicit session and never read the request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from commsplan.meetings.models import (
+    AgendaItem,
+    HolidayPolicy,
+    MeetingSeries,
+    Occurrence,
+    OccurrenceStatus,
+    Registration,
+    meeting_series_contact,
+    meeting_series_group,
+    meeting_series_unit,
+    new_uid,
+)
+from commsplan.plan.models import Contact, StakeholderGroup, Unit, contact_stakeholder_group
+from commsplan.timeutil import utcnow
+
+HORIZON_MONTHS = 24
+# Slots that imply a time of day are ours to set (start_time), so the rule may not carry one.
+_FORBIDDEN_RULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART")
+_ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
+# Far-off years only come from typos, and year 1 does not survive a UTC conversion.
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+class MeetingError(ValueError):
+    """A request the meeting rules do not allow; the message is shown to the user.
+
+    ``field`` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RegistrationClosed(MeetingError):
+    pass
+
+
+# --- cadence -------------------------------------------------------------------------
+
+
+def normalise_rrule(text: str) -> str:
+    """Validate an RRULE with dateutil and return it upper-cased without ``RRULE:``.
+
+    Raises MeetingError with a Swedish message when the rule cannot be used.
+    """
+    rule = (text or "").strip().upper()
+    if rule.startswith("RRULE:"):
+        rule = rule[len("RRULE:") :]
+    rule = re.sub(r"\s+", "", rule)
+    if not rule:
+        raise MeetingError("Ange en upprepningsregel.")
+    if "\n" in rule or any(part in rule for part in _FORBIDDEN_RULE_PARTS):
+        raise MeetingError("Regeln får inte ange klockslag eller DTSTART; ange starttiden i fältet för tid.")
+    if "COUNT=" in rule and "UNTIL=" in rule:
+        raise MeetingError("Ange antingen COUNT eller UNTIL, inte båda (RFC 5545).")
+    try:
+        parsed = rrulestr("RRULE:" + rule, dtstart=datetime(2024, 1, 1))
+    except (ValueError, TypeError) as error:
+        raise MeetingError(f"Upprepningsregeln är ogiltig: {error}") from error
+    # dateutil keeps these only as private attributes.
+    if parsed._freq not in _ALLOWED_FREQS:
+        raise MeetingError("Möten kan upprepas dagligen, veckovis, månadsvis eller årligen, inte oftare.")
+    if parsed._interval < 1:  # INTERVAL=0 would make dateutil loop for ever
+        raise MeetingError("INTERVAL måste vara minst 1.")
+    # A rule that never matches (BYMONTHDAY=31 in February only …) would make dateutil scan
+    # to year 9999 on every regeneration; check a bounded window instead.
+    bounded = parsed.replace(count=None, until=datetime(2031, 12, 31)) if parsed._until is None else parsed
+    if next(iter(bounded), None) is None:
+        raise MeetingError("Regeln ger inga datum. Kontrollera till exempel BYMONTHDAY och BYDAY.")
+    return rule
+
+
+def parse_explicit_dates(text: str) -> list[str]:
+    """Parse ISO dates separated by commas, spaces or new lines into a sorted unique list."""
+    values: set[date] = set()
+    for token in re.split(r"[\s,;]+", text or ""):
+        if not token:
+            continue
+        try:
+            day = date.fromisoformat(token)
+        except ValueError as error:
+            raise MeetingError(f"”{token}” är inget datum. Skriv datum som ÅÅÅÅ-MM-DD.") from error
+        if not _EARLIEST <= day <= _LATEST:
+            raise MeetingError(f"”{token}” ligger utanför åren {_EARLIEST.year}–{_LATEST.year}.")
+        values.add(day)
+    if not values:
+        raise MeetingError("Ange minst ett datum.")
+    return [d.isoformat() for d in sorted(values)]
+
+
+@lru_cache(maxsize=64)
+def _holidays_for(year: int) -> holidays.HolidayBase:
+    # Public holidays plus the de-facto ones (Midsummer, Christmas and New Year's Eve)
+    # on which nobody in a Swedish region holds a meeting.
+    return holidays.Sweden(
+        years=year, include_sundays=False, categories=("public", "de_facto"), language="sv"
+    )
+
+
+def holiday_name(day: date) -> str:
+    """The Swedish name of the public holiday on ``day``, or "" if it is none."""
+    return _holidays_for(day.year).get(day) or ""
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and not holiday_name(day)
+
+
+def next_working_day(day: date) -> date:
+    day += timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One date the cadence yields: the rule's date and where the meeting actually is."""
+
+    original_date: date
+    date: date
+    holiday_name: str = ""
+
+
+def _rule_dates(series: MeetingSeries, start: date, end: date) -> list[date]:
+    if series.rrule:
+        rule = rrulestr("RRULE:" + series.rrule, dtstart=datetime.combine(series.starts_on, time()))
+        found = rule.between(datetime.combine(start, time()), datetime.combine(end, time.max), inc=True)
+        return [value.date() for value in found]
+    return [d for d in (date.fromisoformat(v) for v in series.explicit_dates or []) if start <= d <= end]
+
+
+def compute_slots(series: MeetingSeries, start: date, end: date) -> list[Slot]:
+    """Dates the series meets in [start, end] after holiday policy and July break."""
+    slots: list[Slot] = []
+    for day in _rule_dates(series, start, end):
+        if series.july_break and day.month == 7:
+            continue
+        name = holiday_name(day)
+        actual = day
+        if name:
+            if series.holiday_policy is HolidayPolicy.skip:
+                continue
+            actual = next_working_day(day)
+            if series.july_break and actual.month == 7:
+                continue
+        slots.append(Slot(original_date=day, date=actual, holiday_name=name))
+    return slots
+
+
+def skipped_dates(series: MeetingSeries, start: date, end: date) -> list[tuple[date, str]]:
+    """Dates the cadence yields in [start, end] that the series leaves out, with why."""
+    skipped: list[tuple[date, str]] = []
+    for day in _rule_dates(series, start, end):
+        if series.july_break and day.month == 7:
+            skipped.append((day, "sommaruppehåll"))
+        elif holiday_name(day) and series.holiday_policy is HolidayPolicy.skip:
+            skipped.append((day, holiday_name(day)))
+    return skipped
+
+
+def local_to_utc(day: date, at: time, zone: str) -> datetime:
+    """Local wall time to UTC; the zone database handles summer and winter time."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def _local_date(series: MeetingSeries, value: datetime) -> date:
+    return value.astimezone(ZoneInfo(series.timezone)).date()
+
+
+def _occurrence_uid(series: MeetingSeries, original_date: date) -> str:
+    return f"{original_date:%Y%m%d}-{series.uid}"
+
+
+@dataclass
+class RegenerationResult:
+    created: list[Occurrence] = field(default_factory=list)
+    changed: list[Occurrence] = field(default_factory=list)
+    superseded: list[Occurrence] = field(default_factory=list)
+    # Future occurrences whose time, place, link or status a participant would notice changed.
+    affected: list[Occurrence] = field(default_factory=list)
+
+
+def _visible(occ: Occurrence) -> tuple[object, ...]:
+    return (occ.start, occ.end, occ.status, occ.effective_location, occ.effective_online_url)
+
+
+def regenerate(
+    session: Session,
+    series: MeetingSeries,
+    now: datetime | None = None,
+    *,
+    include_past: bool = False,
+    horizon_months: int = HORIZON_MONTHS,
+    already_bumped: set[int] | None = None,
+) -> RegenerationResult:
+    """Materialise the series' occurrences up to the horizon.
+
+    Occurrences are matched to slots by the local date of the rule slot, so a new time or
+    place updates the same rows (same UID, registrations and agenda kept). Coordinator
+    overrides (moved or cancelled) are left as they are. Future slots the rule no longer
+    yields become cancelled and ``superseded`` so calendars learn they are gone. Past
+    occurrences are history and only created, never changed, and only with
+    ``include_past`` (when a series is first made).
+    """
+    now = now or utcnow()
+    already_bumped = already_bumped or set()
+    today = _local_date(series, now)
+    start = series.starts_on if include_past else max(series.starts_on, today)
+    end = today + relativedelta(months=horizon_months)
+    duration = timedelta(minutes=series.duration_minutes)
+    existing = {_local_date(series, occ.original_start): occ for occ in series.occurrences}
+    result = RegenerationResult()
+
+    def bump(occ: Occurrence) -> None:
+        if occ.id not in already_bumped:
+            occ.sequence += 1
+            if occ.id is not None:
+                already_bumped.add(occ.id)
+
+    seen: set[date] = set()
+    for slot in compute_slots(series, start, end):
+        seen.add(slot.original_date)
+        original_start = local_to_utc(slot.original_date, series.start_time, series.timezone)
+        begins = local_to_utc(slot.date, series.start_time, series.timezone)
+        occ = existing.get(slot.original_date)
+        if occ is None:
+            occ = Occurrence(
+                series=series,
+                uid=_occurrence_uid(series, slot.original_date),
+                original_start=original_start,
+                start=begins,
+                end=begins + duration,
+                holiday_name=slot.holiday_name,
+                status=OccurrenceStatus.scheduled,
+                sequence=0,
+            )
+            session.add(occ)
+            result.created.append(occ)
+            continue
+        if occ.start < now and not include_past:
+            continue
+        changed = False
+        if occ.original_start != original_start:
+            occ.original_start = original_start
+            changed = True
+        if occ.superseded:
+            occ.superseded = False
+            if not occ.overridden:
+                occ.status = OccurrenceStatus.scheduled
+            changed = True
+        if not occ.overridden and (
+            occ.start != begins or occ.end != begins + duration or occ.holiday_name != slot.holiday_name
+        ):
+            occ.start, occ.end, occ.holiday_name = begins, begins + duration, slot.holiday_name
+            changed = True
+        if changed:
+            bump(occ)
+            result.changed.append(occ)
+
+    for day, occ in existing.items():
+        if day in seen or day < start or occ.start < now or occ.superseded or occ.overridden:
+            continue
+        occ.superseded = True
+        occ.status = OccurrenceStatus.cancelled
+        bump(occ)
+        result.superseded.append(occ)
+    if series.materialised_until != end:
+        series.materialised_until = end
+    session.flush()
+    return result
+
+
+# Fields an occurrence shows in calendars and invitations: changing one is a change of
+# every future occurrence, which calendar programs only accept with a higher SEQUENCE.
+SHOWN_FIELDS = (
+    "title",
+    "description",
+    "location",
+    "online_url",
+    "organiser_name",
+    "organiser_email",
+    "start_time",
+    "duration_minutes",
+)
+CADENCE_FIELDS = ("rrule", "explicit_dates", "starts_on", "holiday_policy", "july_break")
+OTHER_FIELDS = ("kind", "registration_open")
+
+
+@dataclass
+class SeriesData:
+    title: str
+    start_time: time
+    starts_on: date
+    duration_minutes: int = 60
+    rrule: str | None = None
+    explicit_dates: list[str] | None = None
+    description: str = ""
+    kind: object = None
+    location: str = ""
+    online_url: str = ""
+    organiser_name: str = ""
+    organiser_email: str = ""
+    holiday_policy: HolidayPolicy = HolidayPolicy.skip
+    july_break: bool = False
+    registration_open: bool = False
+    contacts: Sequence[Contact] = ()
+    units: Sequence[Unit] = ()
+    groups: Sequence[StakeholderGroup] = ()
+    uid: str | None = None  # a fixed UID (demo data, imports); otherwise a new random one
+
+
+def _validate(data: SeriesData) -> None:
+    if not data.title.strip():
+        raise MeetingError("Ange en rubrik.", "title")
+    if bool(data.rrule) == bool(data.explicit_dates):
+        raise MeetingError("Ange antingen en upprepningsregel eller en lista med datum.", "cadence")
+    if data.duration_minutes <= 0 or data.duration_minutes > 24 * 60:
+        raise MeetingError("Längden ska vara mellan 1 och 1440 minuter.", "duration_minutes")
+    if not _EARLIEST <= data.starts_on <= _LATEST:
+        raise MeetingError(f"Första datum ska ligga mellan {_EARLIEST.year} och {_LATEST.year}.", "starts_on")
+    if data.rrule:
+        data.rrule = normalise_rrule(data.rrule)
+    if data.explicit_dates:
+        data.explicit_dates = sorted({date.fromisoformat(d).isoformat() for d in data.explicit_dates})
+        data.starts_on = min(data.starts_on, date.fromisoformat(data.explicit_dates[0]))
+
+
+def _apply(series: MeetingSeries, data: SeriesData) -> None:
+    for name in SHOWN_FIELDS + CADENCE_FIELDS + OTHER_FIELDS:
+        value = getattr(data, name)
+        if name == "kind" and value is None:
+            continue
+        setattr(series, name, value)
+    series.contacts = list(data.contacts)
+    series.units = list(data.units)
+    series.groups = list(data.groups)
+
+
+def create_series(session: Session, data: SeriesData, now: datetime | None = None) -> MeetingSeries:
+    _validate(data)
+    series = MeetingSeries(
+        title=data.title,
+        start_time=data.start_time,
+        starts_on=data.starts_on,
+        sequence=0,
+        uid=data.uid or new_uid(),
+    )
+    _apply(series, data)
+    session.add(series)
+    session.flush()
+    regenerate(session, series, now, include_past=True)
+    return series
+
+
+def update_series(
+    session: Session, series: MeetingSeries, data: SeriesData, now: datetime | None = None
+) -> RegenerationResult:
+    """Change the series; raise the sequence of every future occurrence if what they show
+    changed, and regenerate them if the cadence changed (keeping overrides)."""
+    now = now or utcnow()
+    _validate(data)
+    visible_before = {occ.id: _visible(occ) for occ in series.occurrences if occ.start >= now}
+    before_shown = {name: getattr(series, name) for name in SHOWN_FIELDS}
+    before_cadence = {name: getattr(series, name) for name in CADENCE_FIELDS}
+    before_people = (
+        {c.id for c in series.contacts},
+        {u.id for u in series.units},
+        {g.id for g in series.groups},
+    )
+    _apply(series, data)
+    after_people = (
+        {c.id for c in series.contacts},
+        {u.id for u in series.units},
+        {g.id for g in series.groups},
+    )
+    shown_changed = before_shown != {name: getattr(series, name) for name in SHOWN_FIELDS}
+    cadence_changed = before_cadence != {name: getattr(series, name) for name in CADENCE_FIELDS}
+    bumped: set[int] = set()
+    if shown_changed or cadence_changed or before_people != after_people:
+        series.sequence += 1
+        for occ in series.occurrences:
+            if occ.start >= now:
+                occ.sequence += 1
+                bumped.add(occ.id)
+    result = regenerate(session, series, now, already_bumped=bumped)
+    result.affected = [
+        occ
+        for occ in series.occurrences
+        if occ.id in visible_before and _visible(occ) != visible_before[occ.id]
+    ]
+    return result
+
+
+def extend_due(session: Session, now: datetime | None = None, *, horizon_months: int = HORIZON_MONTHS) -> int:
+    """Roll the horizon of every series not yet materialised up to today + horizon.
+
+    Run by the delivery worker between rounds (several workers may run it at once: rows
+    being extended by another worker are skipped) and by ``flask commsplan meetings-extend``.
+    Commits; returns how many occurrences were created.
+    """
+    now = now or utcnow()
+    target = now.astimezone(ZoneInfo("Europe/Stockholm")).date() + relativedelta(months=horizon_months)
+    due = session.scalars(
+        select(MeetingSeries)
+        .where(or_(MeetingSeries.materialised_until.is_(None), MeetingSeries.materialised_until < target))
+        .order_by(MeetingSeries.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    created = 0
+    for series in due:
+        created += len(regenerate(session, series, now, horizon_months=horizon_months).created)
+    session.commit()
+    return created
+
+
+def delete_series_blockers(series: MeetingSeries) -> list[str]:
+    count = sum(len(occ.registrations) for occ in series.occurrences)
+    if count:
+        return [f"{count} anmälningar till tillfällen i serien"]
+    return []
+
+
+# --- single occurrences ----------------------------------------------------------------
+
+
+def move_occurrence(
+    session: Session,
+    occurrence: Occurrence,
+    start: datetime,
+    end: datetime,
+    location: str = "",
+    online_url: str = "",
+    note: str = "",
+) -> Occurrence:
+    """Move one occurrence (times are aware datetimes); the rest of the series is untouched."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise MeetingError("Tiden saknar tidszon.")
+    if not _EARLIEST <= start.date() <= _LATEST:
+        raise MeetingError(f"Datumet ska ligga mellan {_EARLIEST.year} och {_LATEST.year}.", "day")
+    if end <= start:
+        raise MeetingError("Sluttiden måste vara efter starttiden.")
+    occurrence.start = start.astimezone(UTC)
+    occurrence.end = end.astimezone(UTC)
+    occurrence.location = location
+    occurrence.online_url = online_url
+    occurrence.note = note
+    occurrence.overridden = True
+    occurrence.sequence += 1
+    session.flush()
+    return occurrence
+
+
+def cancel_occurrence(session: Session, occurrence: Occurrence, note: str = "") -> Occurrence:
+    """Cancel one occurrence. It is kept (status cancelled) so calendars show the cancellation."""
+    if occurrence.is_cancelled:
+        raise MeetingError("Tillfället är redan inställt.")
+    occurrence.status = OccurrenceStatus.cancelled
+    occurrence.overridden = True
+    if note:
+        occurrence.note = note
+    occurrence.sequence += 1
+    session.flush()
+    return occurrence
+
+
+def reinstate_occurrence(session: Session, occurrence: Occurrence) -> Occurrence:
+    if not occurrence.is_cancelled:
+        raise MeetingError("Tillfället är inte inställt.")
+    occurrence.status = OccurrenceStatus.scheduled
+    occurrence.superseded = False
+    occurrence.overridden = True
+    occurrence.sequence += 1
+    session.flush()
+    return occurrence
+
+
+def upcoming(series: MeetingSeries, now: datetime | None = None) -> list[Occurrence]:
+    now = now or utcnow()
+    return [occ for occ in series.occurrences if occ.end >= now and not occ.superseded]
+
+
+def past(series: MeetingSeries, now: datetime | None = None) -> list[Occurrence]:
+    now = now or utcnow()
+    return sorted(
+        (occ for occ in series.occurrences if occ.end < now and not occ.superseded),
+        key=lambda occ: occ.start,
+        reverse=True,
+    )
+
+
+def previous_occurrence(session: Session, occurrence: Occurrence) -> Occurrence | None:
+    """The latest earlier occurrence of the same series that has an agenda."""
+    return session.scalar(
+        select(Occurrence)
+        .where(
+            Occurrence.series_id == occurrence.series_id,
+            Occurrence.start < occurrence.start,
+            Occurrence.agenda_items.any(),
+        )
+        .order_by(Occurrence.start.desc())
+        .limit(1)
+    )
+
+
+# --- participants ----------------------------------------------------------------------
+
+
+def participants_of(session: Session, series: MeetingSeries) -> list[Contact]:
+    """Active contacts invited directly, through their unit or through a stakeholder group."""
+    direct = select(meeting_series_contact.c.contact_id).where(
+        meeting_series_contact.c.series_id == series.id
+    )
+    via_unit = select(meeting_series_unit.c.unit_id).where(meeting_series_unit.c.series_id == series.id)
+    via_group = (
+        select(contact_stakeholder_group.c.contact_id)
+        .join(meeting_series_group, meeting_series_group.c.group_id == contact_stakeholder_group.c.group_id)
+        .where(meeting_series_group.c.series_id == series.id)
+    )
+    return list(
+        session.scalars(
+            select(Contact)
+            .where(
+                Contact.active.is_(True),
+                or_(Contact.id.in_(direct), Contact.unit_id.in_(via_unit), Contact.id.in_(via_group)),
+            )
+            .order_by(Contact.name, Contact.id)
+        )
+    )
+
+
+def series_for_contact(session: Session, contact: Contact) -> list[MeetingSeries]:
+    group_ids = select(contact_stakeholder_group.c.group_id).where(
+        contact_stakeholder_group.c.contact_id == contact.id
+    )
+    conditions = [
+        MeetingSeries.id.in_(
+            select(meeting_series_contact.c.series_id).where(
+                meeting_series_contact.c.contact_id == contact.id
+            )
+        ),
+        MeetingSeries.id.in_(
+            select(meeting_series_group.c.series_id).where(meeting_series_group.c.group_id.in_(group_ids))
+        ),
+    ]
+    if contact.unit_id is not None:
+        conditions.append(
+            MeetingSeries.id.in_(
+                select(meeting_series_unit.c.series_id).where(
+                    meeting_series_unit.c.unit_id == contact.unit_id
+                )
+            )
+        )
+    return list(session.scalars(select(MeetingSeries).where(or_(*conditions)).order_by(MeetingSeries.title)))
+
+
+def occurrences_for_contact(session: Session, contact: Contact) -> list[Occurrence]:
+    """Every occurrence (cancelled ones too, for calendars) of the series the contact is in."""
+    if not contact.active:
+        return []
+    series_ids = [series.id for series in series_for_contact(session, contact)]
+    if not series_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Occurrence).where(Occurrence.series_id.in_(series_ids)).order_by(Occurrence.start)
+        )
+    )
+
+
+# --- agenda ----------------------------------------------------------------------------
+
+
+def agenda_with_times(occurrence: Occurrence) -> list[tuple[AgendaItem, datetime]]:
+    """Each agenda item with its local start: from the meeting start, item after item,
+    jumping to an item's set time (a break "ca 9.50") when it has one."""
+    zone = ZoneInfo(occurrence.series.timezone)
+    cursor = occurrence.start.astimezone(zone)
+    rows: list[tuple[AgendaItem, datetime]] = []
+    for item in occurrence.agenda_items:
+        if item.fixed_start is not None:
+            cursor = datetime.combine(cursor.date(), item.fixed_start, tzinfo=zone)
+        rows.append((item, cursor))
+        cursor = cursor + timedelta(minutes=item.duration_minutes or 0)
+    return rows
+
+
+def agenda_numbers(occurrence: Occurrence) -> dict[int, int]:
+    """Item id → its number; breaks are not numbered, like a printed agenda."""
+    numbers: dict[int, int] = {}
+    n = 0
+    for item in occurrence.agenda_items:
+        if not item.is_break:
+            n += 1
+            numbers[item.id] = n
+    return numbers
+
+
+@dataclass
+class AgendaItemData:
+    title: str
+    presenter: str = ""
+    duration_minutes: int = 0
+    is_break: bool = False
+    fixed_start: time | None = None
+    notes: str = ""
+    material_url: str = ""
+
+
+def _agenda_key(item: AgendaItem | AgendaItemData) -> tuple[object, ...]:
+    return (
+        item.title.strip(),
+        item.presenter.strip(),
+        item.duration_minutes,
+        item.is_break,
+        item.fixed_start,
+        item.notes.strip(),
+        item.material_url.strip(),
+    )
+
+
+def replace_agenda(session: Session, occurrence: Occurrence, items: Iterable[AgendaItemData]) -> bool:
+    """Replace the agenda; returns whether it changed (only then is the sequence raised)."""
+    items = list(items)
+    if any(data.duration_minutes < 0 for data in items):
+        raise MeetingError("Längden kan inte vara negativ.")
+    if [_agenda_key(i) for i in occurrence.agenda_items] == [_agenda_key(i) for i in items]:
+        return False
+    occurrence.agenda_items.clear()
+    session.flush()
+    for position, data in enumerate(items, start=1):
+        occurrence.agenda_items.append(
+            AgendaItem(
+                position=position,
+                title=data.title.strip(),
+                presenter=data.presenter.strip(),
+                duration_minutes=data.duration_minutes,
+                is_break=data.is_break,
+                fixed_start=data.fixed_start,
+                notes=data.notes.strip(),
+                material_url=data.material_url.strip(),
+            )
+        )
+    occurrence.sequence += 1
+    session.flush()
+    return True
+
+
+def copy_agenda_from_previous(session: Session, occurrence: Occurrence) -> Occurrence | None:
+    """Copy the items and practical notes of the previous occurrence with an agenda."""
+    source = previous_occurrence(session, occurrence)
+    if source is None:
+        return None
+    replace_agenda(
+        session,
+        occurrence,
+        [
+            AgendaItemData(
+                title=item.title,
+                presenter=item.presenter,
+                duration_minutes=item.duration_minutes,
+                is_break=item.is_break,
+                fixed_start=item.fixed_start,
+                notes=item.notes,
+                material_url=item.material_url,
+            )
+            for item in source.agenda_items
+        ],
+    )
+    if not occurrence.practical_notes:
+        occurrence.practical_notes = source.practical_notes
+    session.flush()
+    return source
+
+
+def update_occurrence_details(
+    session: Session,
+    occurrence: Occurrence,
+    *,
+    practical_notes: str,
+    material_url: str,
+    minutes_url: str,
+    minutes_markdown: str,
+) -> bool:
+    values = (practical_notes, material_url, minutes_url, minutes_markdown)
+    current = (
+        occurrence.practical_notes,
+        occurrence.material_url,
+        occurrence.minutes_url,
+        occurrence.minutes_markdown,
+    )
+    if values == current:
+        return False
+    (
+        occurrence.practical_notes,
+        occurrence.material_url,
+        occurrence.minutes_url,
+        occurrence.minutes_markdown,
+    ) = values
+    occurrence.sequence += 1
+    session.flush()
+    return True
+
+
+# --- registration ----------------------------------------------------------------------
+
+
+def registration_is_open(occurrence: Occurrence, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        occurrence.series.registration_open
+        and occurrence.status is OccurrenceStatus.scheduled
+        and occurrence.start > now
+    )
+
+
+def registration_count(session: Session, occurrence: Occurrence) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Registration).where(Registration.occurrence_id == occurrence.id)
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    registration: Registration
+    created: bool
+
+
+def register(
+    session: Session,
+    occurrence: Occurrence,
+    name: str,
+    email: str,
+    organisation: str = "",
+    now: datetime | None = None,
+) -> RegistrationResult:
+    """Sign someone up once per address; a second sign-up returns the first one."""
+    if not registration_is_open(occurrence, now):
+        raise RegistrationClosed("Anmälan till det här tillfället är stängd.")
+    address = email.strip().lower()
+    existing = session.scalar(
+        select(Registration).where(Registration.occurrence_id == occurrence.id, Registration.email == address)
+    )
+    if existing is not None:
+        return RegistrationResult(existing, created=False)
+    registration = Registration(
+        occurrence_id=occurrence.id, name=name.strip(), email=address, organisation=organisation.strip()
+    )
+    try:
+        # A savepoint: two simultaneous sign-ups from one address end as one row, not a 500.
+        with session.begin_nested():
+            session.add(registration)
+    except IntegrityError:
+        session.expire(occurrence, ["registrations"])
+        existing = session.scalar(
+            select(Registration).where(
+                Registration.occurrence_id == occurrence.id, Registration.email == address
+            )
+        )
+        if existing is None:
+            raise
+        return RegistrationResult(existing, created=False)
+    session.expire(occurrence, ["registrations"])
+    return RegistrationResult(registration, created=True)
+
+
+def registration_by_token(session: Session, token: str) -> Registration | None:
+    if not token:
+        return None
+    return session.scalar(select(Registration).where(Registration.token == token))
+
+
+def cancel_registration(session: Session, registration: Registration) -> None:
+    session.delete(registration)
+    session.flush()

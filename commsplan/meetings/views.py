@@ -1,0 +1,472 @@
+"""Meeting pages: series, occurrences, agenda editor, printable agenda, public sign-up."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import markdown as markdown_lib
+import nh3
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_time
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from commsplan.auth.guard import public, role_required
+from commsplan.auth.models import Role
+from commsplan.extensions import db
+from commsplan.feeds import invitations
+from commsplan.forms import ConfirmForm
+from commsplan.meetings import notify, services
+from commsplan.meetings.forms import (
+    KIND_LABELS,
+    AgendaForm,
+    AgendaRowForm,
+    CancelForm,
+    MoveForm,
+    RegistrationForm,
+    SeriesForm,
+    describe_cadence,
+)
+from commsplan.meetings.models import MeetingSeries, Occurrence
+from commsplan.meetings.services import MeetingError
+from commsplan.timeutil import STOCKHOLM, utcnow
+
+bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+EMPTY_AGENDA_ROWS = 3
+
+
+def render_markdown(text: str) -> Markup:
+    """User Markdown as safe HTML: rendered, then sanitised with nh3."""
+    html = markdown_lib.markdown(text or "", extensions=["sane_lists"])
+    return Markup(nh3.clean(html, link_rel="noopener noreferrer"))  # noqa: S704 – nh3 sanitised it
+
+
+def _day(value: datetime) -> str:
+    return format_date(value.astimezone(STOCKHOLM), "EEEE d MMMM y")
+
+
+def _short_day(value: datetime) -> str:
+    return format_date(value.astimezone(STOCKHOLM), "EEE d MMM y")
+
+
+def _time(value: datetime) -> str:
+    return format_time(value.astimezone(STOCKHOLM), "HH.mm")
+
+
+@bp.context_processor
+def helpers() -> dict[str, object]:
+    return {
+        "fmt_day": _day,
+        "fmt_short_day": _short_day,
+        "fmt_time": _time,
+        "markdown": render_markdown,
+        "kind_label": lambda kind: str(KIND_LABELS.get(kind.value, kind.value)),
+        "describe_cadence": describe_cadence,
+        "can_edit": lambda: current_user.is_authenticated and current_user.has_role(Role.coordinator),
+    }
+
+
+def _series_or_404(series_id: int) -> MeetingSeries:
+    return db.get_or_404(MeetingSeries, series_id)
+
+
+def _occurrence_or_404(occurrence_id: int) -> Occurrence:
+    return db.get_or_404(Occurrence, occurrence_id)
+
+
+def _announce(occurrences: list[Occurrence]) -> None:
+    """Tell invited participants (iMIP update/cancel) and people signed up about changed
+    occurrences, in the caller's transaction."""
+    invitations.send_updates(db.session, occurrences)
+    _notify_registrants(occurrences)
+
+
+def _notify_registrants(occurrences: list[Occurrence]) -> None:
+    """Mail the people signed up to these (moved or cancelled) occurrences; caller commits."""
+    base = current_app.config["BASE_URL"]
+    for occ in occurrences:
+        if not occ.registrations or occ.end < utcnow():
+            continue
+        notify.queue_registrant_update(
+            db.session,
+            occ,
+            meeting_url=base + url_for("meetings.register", occurrence_id=occ.id),
+            cancel_urls={
+                reg.id: base + url_for("meetings.registration_cancel", token=reg.token)
+                for reg in occ.registrations
+            },
+        )
+
+
+# --- series ----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def series_list():
+    rows = db.session.scalars(select(MeetingSeries).order_by(MeetingSeries.title)).all()
+    now = utcnow()
+    next_of = {series.id: next(iter(services.upcoming(series, now)), None) for series in rows}
+    return render_template("meetings/series_list.html", series_list=rows, next_of=next_of)
+
+
+def _save_series(form: SeriesForm, series: MeetingSeries | None):  # type: ignore[no-untyped-def]
+    try:
+        data = form.to_data(db.session)
+        if series is None:
+            series = services.create_series(db.session, data)
+        else:
+            result = services.update_series(db.session, series, data)
+            # Invitees hold every future occurrence (new title or description too);
+            # people signed up only hear about time, place or status.
+            invitations.send_series_updates(db.session, series)
+            _notify_registrants(result.affected)
+    except MeetingError as error:
+        db.session.rollback()
+        # Before anything reads form.errors: WTForms caches it on first access.
+        target = form[error.field] if error.field and error.field in form else form.cadence
+        target.errors = [*target.errors, str(error)]
+        return None
+    db.session.commit()
+    return series
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def series_create():
+    form = SeriesForm()
+    form.load_choices(db.session)
+    if form.validate_on_submit():
+        series = _save_series(form, None)
+        if series is not None:
+            flash(_("Mötesserien %(title)s är skapad.", title=series.title), "success")
+            return redirect(url_for("meetings.series_detail", series_id=series.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/series_form.html", form=form, series=None), status
+
+
+@bp.route("/<int:series_id>/edit", methods=["GET", "POST"])
+def series_edit(series_id: int):
+    series = _series_or_404(series_id)
+    form = SeriesForm(obj=series)
+    form.load_choices(db.session)
+    if request.method == "GET":
+        form.fill_from(series)
+    if form.validate_on_submit():
+        saved = _save_series(form, series)
+        if saved is not None:
+            flash(_("Mötesserien %(title)s är sparad.", title=saved.title), "success")
+            return redirect(url_for("meetings.series_detail", series_id=saved.id))
+        series = _series_or_404(series_id)
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/series_form.html", form=form, series=series), status
+
+
+@bp.get("/<int:series_id>")
+def series_detail(series_id: int):
+    series = _series_or_404(series_id)
+    now = utcnow()
+    return render_template(
+        "meetings/series_detail.html",
+        series=series,
+        upcoming=services.upcoming(series, now),
+        past=services.past(series, now),
+        participants=services.participants_of(db.session, series),
+        skipped=services.skipped_dates(
+            series, now.astimezone(STOCKHOLM).date(), now.astimezone(STOCKHOLM).date() + timedelta(days=366)
+        ),
+    )
+
+
+@bp.route("/<int:series_id>/delete", methods=["GET", "POST"])
+def series_delete(series_id: int):
+    series = _series_or_404(series_id)
+    form = ConfirmForm()
+    blockers = services.delete_series_blockers(series)
+    if form.validate_on_submit() and not blockers:
+        title = series.title
+        invitations.cancel_series(db.session, series)
+        db.session.delete(series)
+        db.session.commit()
+        flash(_("Mötesserien %(title)s är borttagen.", title=title), "success")
+        return redirect(url_for("meetings.series_list"))
+    return render_template(
+        "confirm_delete.html",
+        form=form,
+        title=_("Ta bort mötesserien %(title)s med alla tillfällen?", title=series.title),
+        blockers=blockers,
+        cancel_url=url_for("meetings.series_detail", series_id=series.id),
+    )
+
+
+# --- occurrences -----------------------------------------------------------------------
+
+
+@bp.get("/occurrences/<int:occurrence_id>")
+def occurrence_detail(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    return render_template(
+        "meetings/occurrence_detail.html",
+        occ=occurrence,
+        series=occurrence.series,
+        agenda=services.agenda_with_times(occurrence),
+        numbers=services.agenda_numbers(occurrence),
+        registration_count=services.registration_count(db.session, occurrence),
+        registration_open=services.registration_is_open(occurrence),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/occurrences/<int:occurrence_id>/move", methods=["GET", "POST"])
+def occurrence_move(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    form = MoveForm()
+    if request.method == "GET":
+        start, end = occurrence.start.astimezone(STOCKHOLM), occurrence.end.astimezone(STOCKHOLM)
+        form.day.data, form.start_time.data, form.end_time.data = start.date(), start.time(), end.time()
+        form.location.data, form.online_url.data = occurrence.location, occurrence.online_url
+        form.note.data = occurrence.note
+    if form.validate_on_submit():
+        start = datetime.combine(form.day.data, form.start_time.data, tzinfo=STOCKHOLM)
+        end = datetime.combine(form.day.data, form.end_time.data, tzinfo=STOCKHOLM)
+        try:
+            services.move_occurrence(
+                db.session,
+                occurrence,
+                start,
+                end,
+                location=(form.location.data or "").strip(),
+                online_url=(form.online_url.data or "").strip(),
+                note=(form.note.data or "").strip(),
+            )
+        except MeetingError as error:
+            db.session.rollback()
+            target = form[error.field] if error.field and error.field in form else form.end_time
+            target.errors = [*target.errors, str(error)]
+        else:
+            _announce([occurrence])
+            db.session.commit()
+            flash(_("Mötet är flyttat till %(day)s.", day=_day(occurrence.start)), "success")
+            return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/occurrence_move.html", form=form, occ=occurrence), status
+
+
+@bp.route("/occurrences/<int:occurrence_id>/cancel", methods=["GET", "POST"])
+def occurrence_cancel(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    form = CancelForm()
+    if occurrence.is_cancelled:
+        flash(_("Tillfället är redan inställt."), "info")
+        return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
+    if form.validate_on_submit():
+        services.cancel_occurrence(db.session, occurrence, note=(form.note.data or "").strip())
+        _announce([occurrence])
+        db.session.commit()
+        flash(_("Mötet %(day)s är inställt.", day=_day(occurrence.start)), "success")
+        return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "meetings/occurrence_cancel.html",
+        form=form,
+        occ=occurrence,
+        registration_count=services.registration_count(db.session, occurrence),
+    ), status
+
+
+@bp.post("/occurrences/<int:occurrence_id>/reinstate")
+def occurrence_reinstate(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.reinstate_occurrence(db.session, occurrence)
+        except MeetingError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            _announce([occurrence])
+            db.session.commit()
+            flash(_("Mötet är återinfört."), "success")
+    return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
+
+
+# --- agenda ----------------------------------------------------------------------------
+
+
+@bp.route("/occurrences/<int:occurrence_id>/agenda", methods=["GET", "POST"])
+def agenda_edit(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    form = AgendaForm()
+    if request.method == "GET":
+        for item in occurrence.agenda_items:
+            form.items.append_entry(item)
+        for _n in range(EMPTY_AGENDA_ROWS):
+            form.items.append_entry()
+        for number, entry in enumerate(form.items, start=1):
+            entry.form.position.data = number
+        form.practical_notes.data = occurrence.practical_notes
+        form.material_url.data = occurrence.material_url
+        form.minutes_url.data = occurrence.minutes_url
+        form.minutes_markdown.data = occurrence.minutes_markdown
+    if form.validate_on_submit():
+        items = form.agenda_items()
+        services.replace_agenda(db.session, occurrence, items)
+        services.update_occurrence_details(
+            db.session,
+            occurrence,
+            practical_notes=form.practical_notes.data or "",
+            material_url=(form.material_url.data or "").strip(),
+            minutes_url=(form.minutes_url.data or "").strip(),
+            minutes_markdown=form.minutes_markdown.data or "",
+        )
+        db.session.commit()
+        flash(_("Dagordningen är sparad."), "success")
+        if request.form.get("more_rows"):
+            return redirect(url_for("meetings.agenda_edit", occurrence_id=occurrence.id))
+        return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "meetings/agenda_form.html",
+        form=form,
+        occ=occurrence,
+        previous=services.previous_occurrence(db.session, occurrence),
+        confirm_form=ConfirmForm(),
+        row_form=AgendaRowForm,
+    ), status
+
+
+@bp.post("/occurrences/<int:occurrence_id>/agenda/copy")
+def agenda_copy(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    if ConfirmForm().validate_on_submit():
+        source = services.copy_agenda_from_previous(db.session, occurrence)
+        if source is None:
+            flash(_("Det finns inget tidigare möte med dagordning att kopiera."), "info")
+        else:
+            db.session.commit()
+            flash(_("Dagordningen är kopierad från mötet %(day)s.", day=_day(source.start)), "success")
+    return redirect(url_for("meetings.agenda_edit", occurrence_id=occurrence.id))
+
+
+@bp.get("/occurrences/<int:occurrence_id>/agenda/print")
+def agenda_print(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    return render_template(
+        "meetings/agenda_print.html",
+        occ=occurrence,
+        series=occurrence.series,
+        agenda=services.agenda_with_times(occurrence),
+        numbers=services.agenda_numbers(occurrence),
+    )
+
+
+# --- registrations (organiser) ---------------------------------------------------------
+
+
+@bp.get("/occurrences/<int:occurrence_id>/registrations")
+@role_required(Role.coordinator)  # names and addresses: only for those who organise
+def registration_list(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    return render_template(
+        "meetings/registrations.html", occ=occurrence, registrations=occurrence.registrations
+    )
+
+
+@bp.get("/occurrences/<int:occurrence_id>/registrations.csv")
+@role_required(Role.coordinator)  # names and addresses: only for those who organise
+def registration_csv(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow([_("Namn"), _("E-postadress"), _("Organisation"), _("Anmäld")])
+    for reg in occurrence.registrations:
+        writer.writerow(
+            [
+                _csv_safe(reg.name),
+                reg.email,
+                _csv_safe(reg.organisation),
+                f"{reg.created_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}",
+            ]
+        )
+    filename = f"anmalningar-{occurrence.start.astimezone(STOCKHOLM):%Y-%m-%d}.csv"
+    # A BOM so Excel opens the Swedish characters correctly.
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _csv_safe(value: str) -> str:
+    # Public sign-up text must not become a formula when the organiser opens the file.
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+# --- public sign-up --------------------------------------------------------------------
+
+
+@bp.route("/register/<int:occurrence_id>", methods=["GET", "POST"])
+@public
+def register(occurrence_id: int):
+    occurrence = _occurrence_or_404(occurrence_id)
+    if not occurrence.series.registration_open:
+        abort(404)
+    is_open = services.registration_is_open(occurrence)
+    form = RegistrationForm()
+    if is_open and form.validate_on_submit():
+        try:
+            result = services.register(
+                db.session, occurrence, form.name.data, form.email.data, form.organisation.data or ""
+            )
+        except services.RegistrationClosed:
+            db.session.rollback()
+            is_open = False
+        else:
+            if result.created:
+                base = current_app.config["BASE_URL"]
+                notify.queue_confirmation(
+                    db.session,
+                    result.registration,
+                    meeting_url=base + url_for("meetings.register", occurrence_id=occurrence.id),
+                    cancel_url=base
+                    + url_for("meetings.registration_cancel", token=result.registration.token),
+                )
+            db.session.commit()
+            return render_template(
+                "meetings/register_done.html",
+                occ=occurrence,
+                series=occurrence.series,
+                created=result.created,
+            )
+    status = 400 if request.method == "POST" and is_open else (409 if request.method == "POST" else 200)
+    return render_template(
+        "meetings/register.html",
+        form=form,
+        occ=occurrence,
+        series=occurrence.series,
+        is_open=is_open,
+        agenda=services.agenda_with_times(occurrence),
+        numbers=services.agenda_numbers(occurrence),
+    ), status
+
+
+@bp.route("/registration/<token>", methods=["GET", "POST"])
+@public
+def registration_cancel(token: str):
+    registration = services.registration_by_token(db.session, token)
+    if registration is None:
+        return render_template("meetings/registration_cancelled.html", occ=None, missing=True), 404
+    occurrence = registration.occurrence
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.cancel_registration(db.session, registration)
+        db.session.commit()
+        return render_template("meetings/registration_cancelled.html", occ=occurrence, missing=False)
+    return render_template(
+        "meetings/registration_cancel.html", form=form, occ=occurrence, registration=registration
+    )
