@@ -209,3 +209,14 @@ def test_anonymous_is_sent_to_login(client, session):
         response = client.get(url)
         assert response.status_code == 302
         assert "/login" in response.headers["Location"]
+
+
+def test_contact_page_links_to_subscriptions_and_offers_a_calendar_feed(client, auth, session):
+    from tests import factories
+
+    auth.login("coordinator")
+    contact = factories.make_contact(session, name="Kim Exempel")
+    session.commit()
+    page = client.get(f"/plan/contacts/{contact.id}").get_data(as_text=True)
+    assert f"/subscriptions?contact={contact.id}" in page
+    assert "webcal://" in page and "/feeds/contact/" in page
