@@ -57,21 +57,26 @@ def health():
 
 
 # (endpoint, label, endpoint prefix that marks the entry as current, least role)
+# Primary navigation: the daily work. (endpoint, label, prefix marking it current, least role)
 MENU: list[tuple[str, LazyString, str, Role]] = [
     ("notices.notice_list", _l("Meddelanden"), "notices.", Role.viewer),
-    ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
-    ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),
+    ("meetings.series_list", _l("Möten"), "meetings.", Role.viewer),
     ("plan.document", _l("Planen"), "plan.document", Role.viewer),
+    ("plan.contact_list", _l("Kontakter"), "plan.contact", Role.viewer),
     ("plan.stakeholder_list", _l("Intressenter"), "plan.stakeholder", Role.viewer),
     ("plan.recipient_list", _l("Mottagare"), "plan.recipient", Role.viewer),
-    ("plan.contact_list", _l("Kontakter"), "plan.contact", Role.viewer),
     ("plan.channel_list", _l("Kanaler"), "plan.channel", Role.viewer),
     ("plan.service_list", _l("E-tjänster"), "plan.service", Role.viewer),
     ("plan.system_list", _l("System"), "plan.system", Role.viewer),
     ("plan.unit_list", _l("Enheter"), "plan.unit", Role.viewer),
-    ("meetings.series_list", _l("Möten"), "meetings.", Role.viewer),
-    ("feeds.subscriptions", _l("Kalenderprenumerationer"), "feeds.", Role.viewer),
+]
+
+# Secondary navigation beside the account: follow-up, subscriptions and administration.
+TOOLS_MENU: list[tuple[str, LazyString, str, Role]] = [
+    ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
     ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
+    ("feeds.subscriptions", _l("Kalendrar"), "feeds.", Role.viewer),
+    ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),
     ("tokens.token_list", _l("API-tokens"), "tokens.", Role.viewer),
     ("auth.users", _l("Konton"), "auth.", Role.admin),
 ]
@@ -79,11 +84,11 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
 ROLE_LABELS = {Role.viewer: _l("läsare"), Role.coordinator: _l("samordnare"), Role.admin: _l("administratör")}
 
 
-def main_menu() -> list[tuple[str, str, bool]]:
+def main_menu(menu: str = "main") -> list[tuple[str, str, bool]]:
     """Menu entries the current user may open, with whether each is the current page."""
     endpoint = request.endpoint or ""
     entries = []
-    for target, label, prefix, role in MENU:
+    for target, label, prefix, role in MENU if menu == "main" else TOOLS_MENU:
         if target not in current_app.view_functions or not current_user.has_role(role):
             continue
         entries.append((url_for(target), str(label), endpoint.startswith(prefix)))
