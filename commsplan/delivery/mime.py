@@ -155,6 +155,21 @@ def _attach(msg: EmailMessage, attachment: Mapping[str, Any]) -> None:
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename, params=params)
 
 
+def _add_inline_invitation(msg: EmailMessage, attachment: Mapping[str, Any], cte: str | None) -> None:
+    """An iMIP invitation (RFC 6047) also goes inline as the last alternative.
+
+    Outlook only offers "Accept/Decline" when the text/calendar part with its METHOD sits in
+    the multipart/alternative beside the text; Gmail and Thunderbird also read the attachment.
+    """
+    maintype, subtype, params = _content_type(str(attachment.get("content_type", "")))
+    if (maintype, subtype) != ("text", "calendar") or "method" not in params:
+        return
+    charset = params.pop("charset", "utf-8")
+    msg.add_alternative(
+        str(attachment.get("content", "")), subtype="calendar", charset=charset, cte=cte, params=params
+    )
+
+
 def _mime_body(
     text: str, html_body: str, attachments: Sequence[Mapping[str, Any]], cte: str | None
 ) -> EmailMessage:
@@ -162,6 +177,8 @@ def _mime_body(
     msg.set_content(text, cte=cte)
     if html_body:
         msg.add_alternative(html_body, subtype="html", cte=cte)
+    for attachment in attachments:
+        _add_inline_invitation(msg, attachment, cte)
     for attachment in attachments:
         _attach(msg, attachment)
     return msg

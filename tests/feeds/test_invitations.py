@@ -276,3 +276,22 @@ def test_a_reinstated_occurrence_is_requested_again(session, outbox, drain):
     drain()
 
     assert sorted(_calendar_part(m)[0] for m in outbox.messages) == ["REQUEST", "REQUEST"]
+
+
+def test_invitation_is_inline_for_outlook_and_attached_for_others(session, outbox, drain):
+    series, anna, bertil = _setup(session)
+    invitations.send_invitations(session, series)
+    session.commit()
+    drain()
+    message = outbox.to("anna@example.org")[0]
+    assert message.get_content_type() == "multipart/mixed"
+    alternative = next(
+        part for part in message.iter_parts() if part.get_content_type() == "multipart/alternative"
+    )
+    inline = [part.get_content_type() for part in alternative.iter_parts()]
+    assert inline == ["text/plain", "text/html", "text/calendar"]
+    calendar_part = list(alternative.iter_parts())[2]
+    assert calendar_part.get_param("method") == "REQUEST"
+    assert vobject.readOne(calendar_part.get_content()).method.value == "REQUEST"
+    attached = [part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"]
+    assert len(attached) == 1 and attached[0].get_filename()
