@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import Column, DateTime, ForeignKey, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from commsplan.extensions import db
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,3 +38,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Table:
+    """A many-to-many table of two cascading foreign keys, e.g.
+    ``link_table("notice_service", ("notice_id", "notice.id"), ("service_id", "service.id"))``."""
+    return Table(
+        name,
+        db.metadata,
+        *(
+            Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+            for column, target in (left, right)
+        ),
+    )

@@ -15,13 +15,11 @@ from datetime import date, datetime, time
 
 from sqlalchemy import (
     JSON,
-    Column,
     Date,
     Enum,
     ForeignKey,
     Integer,
     String,
-    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -31,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from commsplan.extensions import db
 from commsplan.plan.models import Contact, StakeholderGroup, Unit
 from commsplan.timeutil import utcnow
-from commsplan.types import UTCDateTime
+from commsplan.types import UTCDateTime, link_table
 
 TIMEZONE = "Europe/Stockholm"
 
@@ -66,25 +64,16 @@ class OccurrenceStatus(enum.Enum):
     cancelled = "cancelled"
 
 
-meeting_series_contact = Table(
-    "meeting_series_contact",
-    db.metadata,
-    Column("series_id", ForeignKey("meeting_series.id", ondelete="CASCADE"), primary_key=True),
-    Column("contact_id", ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+meeting_series_contact = link_table(
+    "meeting_series_contact", ("series_id", "meeting_series.id"), ("contact_id", "contact.id")
 )
 
-meeting_series_unit = Table(
-    "meeting_series_unit",
-    db.metadata,
-    Column("series_id", ForeignKey("meeting_series.id", ondelete="CASCADE"), primary_key=True),
-    Column("unit_id", ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True),
+meeting_series_unit = link_table(
+    "meeting_series_unit", ("series_id", "meeting_series.id"), ("unit_id", "unit.id")
 )
 
-meeting_series_group = Table(
-    "meeting_series_group",
-    db.metadata,
-    Column("series_id", ForeignKey("meeting_series.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("stakeholder_group.id", ondelete="CASCADE"), primary_key=True),
+meeting_series_group = link_table(
+    "meeting_series_group", ("series_id", "meeting_series.id"), ("group_id", "stakeholder_group.id")
 )
 
 

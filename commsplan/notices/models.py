@@ -11,13 +11,11 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Column,
     Date,
     Enum,
     ForeignKey,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
@@ -27,7 +25,7 @@ from commsplan.auth.models import User
 from commsplan.extensions import db
 from commsplan.plan.models import Service, StakeholderGroup, System
 from commsplan.timeutil import utcnow
-from commsplan.types import UTCDateTime
+from commsplan.types import UTCDateTime, link_table
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -79,25 +77,12 @@ class UpdateKind(enum.Enum):
     cancelled = "cancelled"
 
 
-notice_service = Table(
-    "notice_service",
-    db.metadata,
-    Column("notice_id", ForeignKey("notice.id", ondelete="CASCADE"), primary_key=True),
-    Column("service_id", ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
-)
+notice_service = link_table("notice_service", ("notice_id", "notice.id"), ("service_id", "service.id"))
 
-notice_system = Table(
-    "notice_system",
-    db.metadata,
-    Column("notice_id", ForeignKey("notice.id", ondelete="CASCADE"), primary_key=True),
-    Column("system_id", ForeignKey("system.id", ondelete="CASCADE"), primary_key=True),
-)
+notice_system = link_table("notice_system", ("notice_id", "notice.id"), ("system_id", "system.id"))
 
-notice_group = Table(
-    "notice_stakeholder_group",
-    db.metadata,
-    Column("notice_id", ForeignKey("notice.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("stakeholder_group.id", ondelete="CASCADE"), primary_key=True),
+notice_group = link_table(
+    "notice_stakeholder_group", ("notice_id", "notice.id"), ("group_id", "stakeholder_group.id")
 )
 
 

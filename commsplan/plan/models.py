@@ -9,12 +9,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Enum, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.extensions import db
 from commsplan.timeutil import utcnow
-from commsplan.types import UTCDateTime
+from commsplan.types import UTCDateTime, link_table
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -173,11 +173,8 @@ class Recipient(db.Model):
     channel: Mapped[Channel | None] = relationship()
 
 
-contact_stakeholder_group = Table(
-    "contact_stakeholder_group",
-    db.metadata,
-    Column("contact_id", ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("stakeholder_group.id", ondelete="CASCADE"), primary_key=True),
+contact_stakeholder_group = link_table(
+    "contact_stakeholder_group", ("contact_id", "contact.id"), ("group_id", "stakeholder_group.id")
 )
 
 
