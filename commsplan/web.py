@@ -24,6 +24,7 @@ from commsplan.auth.guard import public
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.redirects import local_path
 
 bp = Blueprint("web", __name__)
 
@@ -43,10 +44,7 @@ def set_language(code: str):
         abort(404)
     if ConfirmForm().validate_on_submit():
         session["lang"] = code
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.index")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next"), url_for("web.index")))
 
 
 @bp.get("/healthz")

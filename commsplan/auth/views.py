@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +12,7 @@ from commsplan.auth.guard import public, role_required
 from commsplan.auth.models import Role, User
 from commsplan.extensions import db, login_manager
 from commsplan.forms import ConfirmForm
+from commsplan.redirects import local_path
 
 bp = Blueprint("auth", __name__)
 
@@ -25,15 +24,6 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only follow local paths after log-in: no open redirect."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("web.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,7 +39,7 @@ def login():
             return render_template("auth/login.html", form=form), 401
         login_user(user, remember=form.remember.data)
         flash(_("Du är inloggad."), "success")
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(local_path(request.args.get("next"), url_for("web.index")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 

@@ -18,6 +18,7 @@ from commsplan.feeds.models import REGION_TARGET, FeedKind, FeedToken
 from commsplan.forms import ConfirmForm
 from commsplan.meetings.models import MeetingSeries
 from commsplan.plan.models import Contact
+from commsplan.redirects import local_path
 from commsplan.timeutil import local
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
@@ -127,10 +128,7 @@ def inject_feed_links() -> dict[str, object]:
 
 
 def _safe_next(default: str) -> str:
-    target = request.values.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
+    return local_path(request.values.get("next"), default)
 
 
 @bp.get("/")
