@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from commsplan.auth.guard import public, role_required
 from commsplan.auth.models import Role
@@ -170,58 +172,68 @@ def _live_token_or_404(token_id: int) -> FeedToken:
     return token
 
 
-@bp.route("/tokens/<int:token_id>/regenerate", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def regenerate(token_id: int):
+def _confirm_token_change(
+    token_id: int,
+    change: Callable[[Session, FeedToken], object],
+    *,
+    title: str,
+    explanation: str,
+    button: str,
+    danger: bool,
+    done: str,
+):
+    """Confirmation page, then ``change`` on the token: regenerate and revoke share it."""
     token = _live_token_or_404(token_id)
     form = ConfirmForm()
     back = _safe_next(url_for("feeds.subscriptions"))
     if form.validate_on_submit():
-        services.regenerate_token(db.session, token)
+        change(db.session, token)
         db.session.commit()
-        flash(_("En ny länk är skapad. Den gamla länken fungerar inte längre."), "success")
+        flash(done, "success")
         return redirect(back)
     return render_template(
         "feeds/confirm.html",
-        title=_("Skapa ny prenumerationslänk"),
+        title=title,
         feed_label=_feed_label(token.kind, token.target_id),
+        explanation=explanation,
+        button=button,
+        danger=danger,
+        form=form,
+        cancel_url=back,
+    )
+
+
+@bp.route("/tokens/<int:token_id>/regenerate", methods=["GET", "POST"])
+@role_required(Role.coordinator)
+def regenerate(token_id: int):
+    return _confirm_token_change(
+        token_id,
+        services.regenerate_token,
+        title=_("Skapa ny prenumerationslänk"),
         explanation=_(
             "Den nuvarande länken slutar fungera direkt. Alla som prenumererar med den måste "
             "lägga till den nya länken i sitt kalenderprogram."
         ),
         button=_("Ja, skapa ny länk"),
         danger=False,
-        form=form,
-        cancel_url=back,
+        done=_("En ny länk är skapad. Den gamla länken fungerar inte längre."),
     )
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 @role_required(Role.coordinator)
 def revoke(token_id: int):
-    token = _live_token_or_404(token_id)
-    form = ConfirmForm()
-    back = _safe_next(url_for("feeds.subscriptions"))
-    if form.validate_on_submit():
-        services.revoke_token(db.session, token)
-        db.session.commit()
-        flash(
-            _("Länken är återkallad. Kalendern kan inte längre prenumereras på förrän en ny länk skapas."),
-            "success",
-        )
-        return redirect(back)
-    return render_template(
-        "feeds/confirm.html",
+    return _confirm_token_change(
+        token_id,
+        services.revoke_token,
         title=_("Återkalla prenumerationslänk"),
-        feed_label=_feed_label(token.kind, token.target_id),
         explanation=_(
             "Länken slutar fungera direkt och ingen ny skapas förrän någon gör det här. "
             "Kalenderprogram som prenumererar får inga fler uppdateringar."
         ),
         button=_("Ja, återkalla länken"),
         danger=True,
-        form=form,
-        cancel_url=back,
+        done=_("Länken är återkallad. Kalendern kan inte längre prenumereras på förrän en ny länk skapas."),
     )
 
 
