@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -117,24 +118,31 @@ def notice_list():
     return render_template("notices/list.html", notices=rows, kind=kind, status=status)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-def create_notice():
-    form = NoticeForm()
-    _fill_choices(form)
-    if request.method == "GET" and request.args.get("kind") in {k.value for k in NoticeKind}:
-        form.kind.data = request.args["kind"]
+def _draft_form_page(form: NoticeForm, notice: Notice | None, save: Callable[[], Notice]):
+    """Save a draft (new or edited) from a valid form, or show the form again with 400."""
     if form.validate_on_submit():
         try:
-            notice = services.create_draft(db.session, _data_from(form), current_user)
+            saved = save()
         except services.NoticeError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
             db.session.commit()
             flash(_("Utkastet är sparat."), "success")
-            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
+            return redirect(url_for("notices.notice_detail", notice_id=saved.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("notices/form.html", form=form, notice=None), status
+    return render_template("notices/form.html", form=form, notice=notice), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create_notice():
+    form = NoticeForm()
+    _fill_choices(form)
+    if request.method == "GET" and request.args.get("kind") in {k.value for k in NoticeKind}:
+        form.kind.data = request.args["kind"]
+    return _draft_form_page(
+        form, None, lambda: services.create_draft(db.session, _data_from(form), current_user)
+    )
 
 
 @bp.route("/<int:notice_id>/edit", methods=["GET", "POST"])
@@ -154,18 +162,7 @@ def edit_notice(notice_id: int):
         form.services.data = [s.id for s in notice.services]
         form.systems.data = [s.id for s in notice.systems]
         form.groups.data = [g.id for g in notice.groups]
-    if form.validate_on_submit():
-        try:
-            services.update_draft(db.session, notice, _data_from(form))
-        except services.NoticeError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Utkastet är sparat."), "success")
-            return redirect(url_for("notices.notice_detail", notice_id=notice.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("notices/form.html", form=form, notice=notice), status
+    return _draft_form_page(form, notice, lambda: services.update_draft(db.session, notice, _data_from(form)))
 
 
 @bp.route("/<int:notice_id>/delete", methods=["GET", "POST"])
