@@ -113,3 +113,15 @@ def test_retry_without_csrf_token_is_refused(app, put, drain, outbox, client, au
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post("/delivery/notice/7/retry").status_code == 400
     assert sum(r.state is DeliveryState.failed for r in items(message)) == 1
+
+
+def test_recipient_list_pages_keep_the_state_filter(app, put, client, auth):
+    app.config["PAGE_SIZE"] = 2
+    put(*(f"p{n}@example.org" for n in range(5)), source_type="notice", source_id=9)
+    auth.login(Role.viewer)
+    first = client.get("/delivery/notice/9?state=queued").get_data(as_text=True)
+    assert 'href="/delivery/notice/9?page=2&amp;state=queued" rel="next"' in first
+    assert 'rel="prev"' not in first
+    last = client.get("/delivery/notice/9?state=queued&page=3").get_data(as_text=True)
+    assert 'href="/delivery/notice/9?page=2&amp;state=queued" rel="prev"' in last
+    assert 'rel="next"' not in last
