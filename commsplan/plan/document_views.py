@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -187,6 +188,31 @@ def document_items(kind: str):
     )
 
 
+def _item_form_page(
+    kind: str,
+    config: ItemKind,
+    form: FlaskForm,
+    item: services.PlanItem | None,
+    save: Callable[[], object],
+    done: str,
+) -> tuple[str, int] | Response:
+    """Add or edit one goal/guideline/question/collaboration, or show the form again with 400."""
+    if form.validate_on_submit():
+        try:
+            save()
+        except services.DuplicateName:
+            db.session.rollback()
+            form.name.errors.append(_("Det finns redan en samverkan med det namnet."))
+        else:
+            db.session.commit()
+            flash(done, "success")
+            return redirect(url_for("plan.document_items", kind=kind))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "plan/document_item_form.html", kind=kind, config=config, form=form, item=item
+    ), status
+
+
 @bp.route(f"/plan/{_KIND}/new", methods=["GET", "POST"])
 @role_required(Role.coordinator)
 def document_item_new(kind: str):
@@ -195,20 +221,14 @@ def document_item_new(kind: str):
         flash(_("Skapa planen först."), "info")
         return redirect(url_for("plan.document_edit"))
     form = config.form()
-    if form.validate_on_submit():
-        try:
-            services.add_item(db.session, config.model, _form_data(form, config))
-        except services.DuplicateName:
-            db.session.rollback()
-            form.name.errors.append(_("Det finns redan en samverkan med det namnet."))
-        else:
-            db.session.commit()
-            flash(_("Sparat."), "success")
-            return redirect(url_for("plan.document_items", kind=kind))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
-        "plan/document_item_form.html", kind=kind, config=config, form=form, item=None
-    ), status
+    return _item_form_page(
+        kind,
+        config,
+        form,
+        None,
+        lambda: services.add_item(db.session, config.model, _form_data(form, config)),
+        _("Sparat."),
+    )
 
 
 @bp.route(f"/plan/{_KIND}/<int:item_id>/edit", methods=["GET", "POST"])
@@ -217,20 +237,14 @@ def document_item_edit(kind: str, item_id: int):
     config = _kind(kind)
     item = _item(config, item_id)
     form = config.form(obj=item)
-    if form.validate_on_submit():
-        try:
-            services.update_item(db.session, item, _form_data(form, config))
-        except services.DuplicateName:
-            db.session.rollback()
-            form.name.errors.append(_("Det finns redan en samverkan med det namnet."))
-        else:
-            db.session.commit()
-            flash(_("Ändringen är sparad."), "success")
-            return redirect(url_for("plan.document_items", kind=kind))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
-        "plan/document_item_form.html", kind=kind, config=config, form=form, item=item
-    ), status
+    return _item_form_page(
+        kind,
+        config,
+        form,
+        item,
+        lambda: services.update_item(db.session, item, _form_data(form, config)),
+        _("Ändringen är sparad."),
+    )
 
 
 @bp.route(f"/plan/{_KIND}/<int:item_id>/delete", methods=["GET", "POST"])
