@@ -30,6 +30,15 @@ def _when(occurrence: Occurrence) -> str:
     return f"{format_date(start, 'EEEE d MMMM y')} {format_time(start, 'HH.mm')}–{format_time(end, 'HH.mm')}"
 
 
+def _ics_attachment(occurrence: Occurrence, meeting_url: str) -> dict[str, str]:
+    """The meeting as a plain calendar file (METHOD:PUBLISH) for people who signed up."""
+    return {
+        "filename": "mote.ics",
+        "content_type": "text/calendar; charset=utf-8; method=PUBLISH",
+        "content": occurrence_ics(occurrence, meeting_url),
+    }
+
+
 def queue_confirmation(
     session: Session, registration: Registration, *, meeting_url: str, cancel_url: str
 ) -> int:
@@ -53,13 +62,7 @@ def queue_confirmation(
         text_body=render_template("email/meetings/registration_confirmation.txt", **context),
         html_body=render_template("email/meetings/registration_confirmation.html", **context),
         headers={},
-        attachments=[
-            {
-                "filename": "mote.ics",
-                "content_type": "text/calendar; charset=utf-8; method=PUBLISH",
-                "content": occurrence_ics(occurrence, meeting_url),
-            }
-        ],
+        attachments=[_ics_attachment(occurrence, meeting_url)],
         source_type="occurrence",
         source_id=occurrence.id,
     )
@@ -100,13 +103,7 @@ def queue_registrant_update(
         text_body=render_template("email/meetings/registration_update.txt", **context),
         html_body=render_template("email/meetings/registration_update.html", **context),
         headers={},
-        attachments=[
-            {
-                "filename": "mote.ics",
-                "content_type": "text/calendar; charset=utf-8; method=PUBLISH",
-                "content": occurrence_ics(occurrence, meeting_url),
-            }
-        ],
+        attachments=[_ics_attachment(occurrence, meeting_url)],
         source_type="occurrence",
         source_id=occurrence.id,
     )
