@@ -35,8 +35,9 @@ mail = Mail()
 babel = Babel()
 csrf = CSRFProtect()
 # Per-client limits, keyed by the client address (behind a proxy, wrap the app in
-# werkzeug's ProxyFix so that is the visitor's). Storage: RATELIMIT_STORAGE_URI.
-limiter = Limiter(key_func=get_remote_address)
+# werkzeug's ProxyFix so that is the visitor's). Storage: RATELIMIT_STORAGE_URI. If that
+# storage (Redis) is down, each process counts in memory meanwhile instead of answering 500.
+limiter = Limiter(key_func=get_remote_address, swallow_errors=True, in_memory_fallback_enabled=True)
 
 
 @event.listens_for(Engine, "connect")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import socket
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from commsplan import create_app
 from commsplan.auth import models, services
 from commsplan.auth.models import User
 from commsplan.timeutil import utcnow
 from tests import factories
+from tests.test_pages import audit
 
 REFUSED = "Fel e-postadress eller lösenord"
 POLICY = services.LoginPolicy(max_failures=3, lockout=timedelta(minutes=1), max_lockout=timedelta(minutes=10))
@@ -141,6 +144,8 @@ def test_client_is_limited_per_address_with_a_swedish_and_english_page(client, a
     assert refused.status_code == 429
     assert "För många inloggningsförsök" in refused.get_data(as_text=True)
     assert "Retry-After" in refused.headers
+    page = audit(refused.get_data(as_text=True))
+    assert page.html_lang == "sv" and page.h1_count == 1 and page.external_assets == []
     # Reading the page is not limited, and another client address is not affected.
     assert client.get("/login").status_code == 200
     other = _login(client, "guess@example.org", environ_base={"REMOTE_ADDR": "192.0.2.55"})
@@ -149,3 +154,20 @@ def test_client_is_limited_per_address_with_a_swedish_and_english_page(client, a
     english = _login(client, "guess@example.org")
     assert english.status_code == 429
     assert "Too many log-in attempts" in english.get_data(as_text=True)
+
+
+def test_log_in_works_when_the_shared_rate_limit_storage_is_down(app_config, session):
+    factories.make_user(session, email="redis@example.org")
+    session.commit()
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    down = create_app({**app_config, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0"})
+    client = down.test_client()
+    assert _login(client, "redis@example.org").status_code == 401
+    assert _login(client, "redis@example.org", factories.PASSWORD).status_code == 302
+    # Meanwhile the process counts in memory: the per-client limit still holds.
+    anonymous = down.test_client()
+    limit = int(app_config.get("LOGIN_RATE_LIMIT", "10 per minute").split()[0])
+    statuses = [_login(anonymous, f"guess{n}@example.org").status_code for n in range(limit)]
+    assert 429 in statuses
