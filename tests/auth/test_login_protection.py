@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from commsplan import create_app
 from commsplan.auth import models, services
 from commsplan.auth.models import User
+from commsplan.extensions import db
 from commsplan.timeutil import utcnow
 from tests import factories
 from tests.test_pages import audit
@@ -171,3 +173,35 @@ def test_log_in_works_when_the_shared_rate_limit_storage_is_down(app_config, ses
     limit = int(app_config.get("LOGIN_RATE_LIMIT", "10 per minute").split()[0])
     statuses = [_login(anonymous, f"guess{n}@example.org").status_code for n in range(limit)]
     assert 429 in statuses
+
+
+def test_simultaneous_failures_each_count(app, session):
+    """Attempts in parallel (several web processes) are counted in the database, none lost."""
+    factories.make_user(session, email="parallel@example.org")
+    session.commit()
+    attempts = 6
+    barrier = threading.Barrier(attempts)
+    now = utcnow()
+    policy = services.LoginPolicy(max_failures=100)
+
+    def attempt() -> None:
+        with app.app_context():
+            barrier.wait()
+            services.authenticate(
+                db.session,
+                "parallel@example.org",
+                "wrong password",
+                client="192.0.2.9",
+                now=now,
+                policy=policy,
+            )
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    session.expire_all()
+    assert session.scalar(select(User.failed_logins).where(User.email == "parallel@example.org")) == attempts
