@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from commsplan import config
-from commsplan.extensions import babel, csrf, db, login_manager, mail, migrate
+from commsplan.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from commsplan import cli, errors, features, web
 

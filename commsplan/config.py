@@ -38,6 +38,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Flask-Limiter. One process: memory. Several: a shared store, e.g. redis://127.0.0.1:6379/0.
+        # Enabled explicitly: Flask-Limiter keeps a disabled state across apps otherwise.
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Log-in: per client address, and per account (lock-out kept in the database).
+        "LOGIN_RATE_LIMIT": "10 per minute",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCKOUT_SECONDS": 60,
+        "LOGIN_MAX_LOCKOUT_SECONDS": 3600,
         "PAGE_SIZE": 50,
     }
 
@@ -74,6 +85,12 @@ def finalise(app: Flask) -> None:
             )
         app.config["SECRET_KEY"] = _development_secret_key(app.instance_path)
     if production:
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        # Assigned, not setdefault: Flask's own defaults already hold SESSION_COOKIE_SECURE=False.
+        for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+            app.config[key] = True
+        for key in ("SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY"):
+            app.config[key] = True
+        for key in ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE"):
+            if app.config.get(key) not in ("Lax", "Strict"):
+                app.config[key] = "Lax"
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")

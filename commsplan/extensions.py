@@ -4,6 +4,8 @@ import sqlite3
 from typing import Any
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -32,6 +34,10 @@ login_manager = LoginManager()
 mail = Mail()
 babel = Babel()
 csrf = CSRFProtect()
+# Per-client limits, keyed by the client address (behind a proxy, wrap the app in
+# werkzeug's ProxyFix so that is the visitor's). Storage: RATELIMIT_STORAGE_URI. If that
+# storage (Redis) is down, each process counts in memory meanwhile instead of answering 500.
+limiter = Limiter(key_func=get_remote_address, swallow_errors=True, in_memory_fallback_enabled=True)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, Enum, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,7 +30,19 @@ class Role(enum.Enum):
         return self.rank >= required.rank
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def password_hash_method() -> str:
+    # Configurable so the test suite can use a cheap hash; production keeps scrypt.
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+
+
 class User(UserMixin, db.Model):
+    """An account. ``session_token`` is part of every session and remember cookie (see
+    ``get_id``): replacing it ends every session the account has, also copied cookies."""
+
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,14 +52,26 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # Failed log-ins since the last successful one; from a threshold on, each locks the
+    # account for a growing time (``auth.services.authenticate``).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def set_password(self, password: str) -> None:
-        # Configurable so the test suite can use a cheap hash; production keeps scrypt.
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        """Set a new password and end every existing session of the account."""
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Make every session and remember cookie issued so far stop working."""
+        self.session_token = new_session_token()
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

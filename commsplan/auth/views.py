@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -10,9 +10,10 @@ from commsplan.auth import services
 from commsplan.auth.forms import LoginForm, UserCreateForm, UserEditForm
 from commsplan.auth.guard import public, role_required
 from commsplan.auth.models import Role, User
-from commsplan.extensions import db, login_manager
+from commsplan.extensions import db, limiter, login_manager
 from commsplan.forms import ConfirmForm
 from commsplan.redirects import local_path
+from commsplan.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -22,20 +23,46 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    # Called for the session and for the remember cookie alike: both hold User.get_id().
+    return services.user_for_session(db.session, session_id)
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _too_many_logins() -> str:
+    return _("För många inloggningsförsök från din adress. Vänta en stund och försök igen.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(_login_rate_limit, methods=["POST"], error_message=_too_many_logins)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(db.session, form.email.data, form.password.data)
+        user = services.authenticate(
+            db.session,
+            form.email.data,
+            form.password.data,
+            client=request.remote_addr or "unknown",
+            now=utcnow(),
+            policy=services.LoginPolicy.from_config(current_app.config),
+        )
+        db.session.commit()
         if user is None:
-            flash(_("Fel e-postadress eller lösenord."), "error")
+            # One answer for every refusal, so it tells nobody whether the address has an
+            # account or is locked.
+            flash(
+                _(
+                    "Fel e-postadress eller lösenord. Efter flera misslyckade försök spärras "
+                    "inloggningen en stund."
+                ),
+                "error",
+            )
             return render_template("auth/login.html", form=form), 401
         login_user(user, remember=form.remember.data)
         flash(_("Du är inloggad."), "success")
@@ -49,6 +76,10 @@ def login():
 def logout():
     form = ConfirmForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            # Also ends copies of this session's cookies (and the account's other sessions).
+            current_user.end_sessions()
+            db.session.commit()
         logout_user()
         flash(_("Du är utloggad."), "success")
     return redirect(url_for("auth.login"))
@@ -103,6 +134,8 @@ def edit_user(user_id: int):
             flash(str(error), "error")
         else:
             db.session.commit()
+            if user.id == current_user.id and user.active:
+                login_user(user)  # a new password ended this session too; keep the admin in
             flash(_("Kontot %(email)s är sparat.", email=user.email), "success")
             return redirect(url_for("auth.users"))
     status = 400 if request.method == "POST" else 200

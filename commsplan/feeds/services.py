@@ -111,20 +111,32 @@ def tokens_for(session: Session, kind: FeedKind, target_ids: Iterable[int]) -> d
     return found
 
 
-def revoke_token(session: Session, token: FeedToken, now: datetime | None = None) -> None:
-    """Stop a feed URL working. Subscribers then get 404."""
-    if token.revoked_at is None:
-        token.revoked_at = now or utcnow()
-        session.flush()
+def revoke_token(session: Session, token: FeedToken, now: datetime | None = None) -> bool:
+    """Stop a feed URL working (subscribers then get 404). False if it already was.
+
+    A conditional UPDATE, not a read then a write: of simultaneous requests exactly one
+    changes the row; on PostgreSQL the others wait on its row lock and then find it
+    revoked, on SQLite the database lock serialises them the same way.
+    """
+    result = session.execute(
+        update(FeedToken)
+        .where(FeedToken.id == token.id, FeedToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(token, ["revoked_at"])
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def regenerate_token(session: Session, token: FeedToken, now: datetime | None = None) -> FeedToken:
-    """Revoke ``token`` and give the same feed a new one (a leaked link)."""
-    revoke_token(session, token, now)
-    fresh = FeedToken(kind=token.kind, target_id=token.target_id)
-    session.add(fresh)
-    session.flush()
-    return fresh
+def regenerate_token(session: Session, token: FeedToken, now: datetime | None = None) -> FeedToken | None:
+    """Revoke ``token`` and give the same feed a new one (a leaked link).
+
+    None if ``token`` was already revoked, by a parallel or an earlier request: that one
+    made the feed's new link (or revoked it on purpose), so this one changes nothing.
+    """
+    if not revoke_token(session, token, now):
+        return None
+    return create_token(session, token.kind, token.target_id)
 
 
 def resolve_token(session: Session, kind: FeedKind, value: str) -> FeedToken:

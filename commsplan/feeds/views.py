@@ -165,13 +165,6 @@ def _feed_label(kind: FeedKind, target_id: int) -> str:
     return _("Regionens samlade kalender")
 
 
-def _live_token_or_404(token_id: int) -> FeedToken:
-    token = db.session.get(FeedToken, token_id)
-    if token is None or not token.is_live:
-        abort(404)
-    return token
-
-
 def _confirm_token_change(
     token_id: int,
     change: Callable[[Session, FeedToken], object],
@@ -181,16 +174,29 @@ def _confirm_token_change(
     button: str,
     danger: bool,
     done: str,
+    already_done: str,
 ):
-    """Confirmation page, then ``change`` on the token: regenerate and revoke share it."""
-    token = _live_token_or_404(token_id)
+    """Confirmation page, then ``change`` on the token: regenerate and revoke share it.
+
+    ``change`` answers falsy when the token was no longer live (a double submit, or the
+    same change made by someone else at the same moment): that is answered like a
+    success, with ``already_done``, not as an error.
+    """
+    token = db.session.get(FeedToken, token_id)
+    if token is None:
+        abort(404)
     form = ConfirmForm()
     back = _safe_next(url_for("feeds.subscriptions"))
     if form.validate_on_submit():
-        change(db.session, token)
+        changed = token.is_live and change(db.session, token)
         db.session.commit()
-        flash(done, "success")
+        if changed:
+            flash(done, "success")
+        else:
+            flash(already_done, "info")
         return redirect(back)
+    if not token.is_live:
+        abort(404)
     return render_template(
         "feeds/confirm.html",
         title=title,
@@ -217,6 +223,7 @@ def regenerate(token_id: int):
         button=_("Ja, skapa ny länk"),
         danger=False,
         done=_("En ny länk är skapad. Den gamla länken fungerar inte längre."),
+        already_done=_("Länken var redan ersatt eller återkallad. Den gamla länken fungerar inte längre."),
     )
 
 
@@ -234,6 +241,7 @@ def revoke(token_id: int):
         button=_("Ja, återkalla länken"),
         danger=True,
         done=_("Länken är återkallad. Kalendern kan inte längre prenumereras på förrän en ny länk skapas."),
+        already_done=_("Länken var redan återkallad."),
     )
 
 

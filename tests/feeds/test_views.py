@@ -112,13 +112,18 @@ def test_a_coordinator_can_make_a_new_link_after_revoking(client, auth, session)
     assert client.get(f"/feeds/series/{fresh.token}.ics").status_code == 200
 
 
-def test_revoking_an_already_revoked_token_is_404(client, auth, session):
+def test_revoking_an_already_revoked_token_is_answered_cleanly(client, auth, session):
+    # A double submit (or two coordinators at once) is not an error; its confirm page is gone.
     series = make_series(session)
     token_for(session, FeedKind.series, series.id)
     live = _live(session, FeedKind.series, series.id)
     auth.login(Role.coordinator)
     client.post(f"/feeds/tokens/{live.id}/revoke")
-    assert client.post(f"/feeds/tokens/{live.id}/revoke").status_code == 404
+    again = client.post(f"/feeds/tokens/{live.id}/revoke", follow_redirects=True)
+    assert again.status_code == 200
+    assert "Länken var redan återkallad" in again.get_data(as_text=True)
+    assert client.get(f"/feeds/tokens/{live.id}/revoke").status_code == 404
+    assert client.post("/feeds/tokens/999999/revoke").status_code == 404
 
 
 def test_unsafe_next_is_ignored(client, auth, session):
