@@ -121,6 +121,11 @@ def _form_page(
     return render_template(template, form=form, title=title, cancel_url=cancel_url, **context), _status()
 
 
+def _archive(retired: Any) -> dict[str, Any]:
+    """The retired rows of a list page, shown when the visitor asks (``?archived=1``)."""
+    return {"retired": retired, "show_archived": request.args.get("archived") == "1"}
+
+
 # --- Units -------------------------------------------------------------------------
 
 
@@ -241,7 +246,11 @@ def channel_edit(channel_id: int):
 
 @bp.get("/plan/stakeholders")
 def stakeholder_list():
-    return render_template("plan/stakeholders/list.html", groups=crud.list_stakeholder_groups(db.session))
+    return render_template(
+        "plan/stakeholders/list.html",
+        groups=crud.list_stakeholder_groups(db.session),
+        **_archive(crud.list_stakeholder_groups(db.session, retired=True)),
+    )
 
 
 @bp.get("/plan/stakeholders/<int:group_id>")
@@ -462,7 +471,11 @@ def contact_edit(contact_id: int):
 
 @bp.get("/plan/systems")
 def system_list():
-    return render_template("plan/systems/list.html", systems=crud.list_systems(db.session))
+    return render_template(
+        "plan/systems/list.html",
+        systems=crud.list_systems(db.session),
+        **_archive(crud.list_systems(db.session, retired=True)),
+    )
 
 
 @bp.get("/plan/systems/<int:system_id>")
@@ -530,6 +543,7 @@ def service_list():
         "plan/services/list.html",
         services=crud.list_services(db.session),
         dependencies=crud.list_dependencies(db.session),
+        **_archive(crud.list_services(db.session, retired=True)),
     )
 
 
