@@ -731,24 +731,22 @@ class Removable:
 
     model: type
     path: str  # URL part: /plan/<path>/<id>/delete
-    endpoint: str  # endpoint prefix: <endpoint>_detail, <endpoint>_delete …
-    arg: str  # the id's name in the URL rules of the detail page
+    endpoint: str  # endpoint prefix: <endpoint>_list, <endpoint>_detail, <endpoint>_delete
+    arg: str  # the id's name in the entity's URL rules
     name: Callable[[Any], str]
     confirm: Any  # lazy texts with %(name)s
     deleted: Any
-    back: Callable[[Any], str]  # where to go after the delete
-    cancel: Callable[[Any], str]  # the row's own page
-    retire: Any = None  # retirable entities: the archive texts
+    retire: Any = None  # set for the entities old notices name: the archive texts
     retired: Any = None
     restored: Any = None
+    page: Callable[[Any], str] | None = None  # the row's own page, if not <endpoint>_detail
+    back: Callable[[Any], str] | None = None  # after a delete, if not <endpoint>_list
 
+    def page_url(self, obj: Any) -> str:
+        return self.page(obj) if self.page else url_for(f"plan.{self.endpoint}_detail", **{self.arg: obj.id})
 
-def _detail(endpoint: str, arg: str) -> Callable[[Any], str]:
-    return lambda obj: url_for(f"plan.{endpoint}_detail", **{arg: obj.id})
-
-
-def _listing(endpoint: str) -> Callable[[Any], str]:
-    return lambda _obj: url_for(f"plan.{endpoint}_list")
+    def back_url(self, obj: Any) -> str:
+        return self.back(obj) if self.back else url_for(f"plan.{self.endpoint}_list")
 
 
 def _service_page(row: Responsibility) -> str:
@@ -762,10 +760,8 @@ REMOVABLES = (
         "unit",
         "unit_id",
         lambda u: u.name,
-        _l("Ta bort enheten %(name)s?"),
-        _l("Enheten %(name)s är borttagen."),
-        _listing("unit"),
-        _detail("unit", "unit_id"),
+        confirm=_l("Ta bort enheten %(name)s?"),
+        deleted=_l("Enheten %(name)s är borttagen."),
     ),
     Removable(
         Channel,
@@ -773,10 +769,8 @@ REMOVABLES = (
         "channel",
         "channel_id",
         lambda c: c.name,
-        _l("Ta bort kanalen %(name)s?"),
-        _l("Kanalen %(name)s är borttagen."),
-        _listing("channel"),
-        _detail("channel", "channel_id"),
+        confirm=_l("Ta bort kanalen %(name)s?"),
+        deleted=_l("Kanalen %(name)s är borttagen."),
     ),
     Removable(
         StakeholderGroup,
@@ -784,13 +778,11 @@ REMOVABLES = (
         "stakeholder",
         "group_id",
         lambda g: g.name,
-        _l("Ta bort intressentgruppen %(name)s?"),
-        _l("Intressentgruppen %(name)s är borttagen."),
-        _listing("stakeholder"),
-        _detail("stakeholder", "group_id"),
-        _l("Arkivera intressentgruppen %(name)s?"),
-        _l("Intressentgruppen %(name)s är arkiverad."),
-        _l("Intressentgruppen %(name)s är återställd."),
+        confirm=_l("Ta bort intressentgruppen %(name)s?"),
+        deleted=_l("Intressentgruppen %(name)s är borttagen."),
+        retire=_l("Arkivera intressentgruppen %(name)s?"),
+        retired=_l("Intressentgruppen %(name)s är arkiverad."),
+        restored=_l("Intressentgruppen %(name)s är återställd."),
     ),
     Removable(
         Recipient,
@@ -798,10 +790,8 @@ REMOVABLES = (
         "recipient",
         "recipient_id",
         crud.recipient_label,
-        _l("Ta bort mottagaren %(name)s?"),
-        _l("Mottagaren %(name)s är borttagen."),
-        _listing("recipient"),
-        _detail("recipient", "recipient_id"),
+        confirm=_l("Ta bort mottagaren %(name)s?"),
+        deleted=_l("Mottagaren %(name)s är borttagen."),
     ),
     Removable(
         Contact,
@@ -809,10 +799,8 @@ REMOVABLES = (
         "contact",
         "contact_id",
         lambda c: c.name,
-        _l("Ta bort kontakten %(name)s?"),
-        _l("Kontakten %(name)s är borttagen."),
-        _listing("contact"),
-        _detail("contact", "contact_id"),
+        confirm=_l("Ta bort kontakten %(name)s?"),
+        deleted=_l("Kontakten %(name)s är borttagen."),
     ),
     Removable(
         System,
@@ -820,13 +808,11 @@ REMOVABLES = (
         "system",
         "system_id",
         lambda s: s.name,
-        _l("Ta bort systemet %(name)s?"),
-        _l("Systemet %(name)s är borttaget."),
-        _listing("system"),
-        _detail("system", "system_id"),
-        _l("Arkivera systemet %(name)s?"),
-        _l("Systemet %(name)s är arkiverat."),
-        _l("Systemet %(name)s är återställt."),
+        confirm=_l("Ta bort systemet %(name)s?"),
+        deleted=_l("Systemet %(name)s är borttaget."),
+        retire=_l("Arkivera systemet %(name)s?"),
+        retired=_l("Systemet %(name)s är arkiverat."),
+        restored=_l("Systemet %(name)s är återställt."),
     ),
     Removable(
         Service,
@@ -834,13 +820,11 @@ REMOVABLES = (
         "service",
         "service_id",
         lambda s: s.name,
-        _l("Ta bort e-tjänsten %(name)s?"),
-        _l("E-tjänsten %(name)s är borttagen."),
-        _listing("service"),
-        _detail("service", "service_id"),
-        _l("Arkivera e-tjänsten %(name)s?"),
-        _l("E-tjänsten %(name)s är arkiverad."),
-        _l("E-tjänsten %(name)s är återställd."),
+        confirm=_l("Ta bort e-tjänsten %(name)s?"),
+        deleted=_l("E-tjänsten %(name)s är borttagen."),
+        retire=_l("Arkivera e-tjänsten %(name)s?"),
+        retired=_l("E-tjänsten %(name)s är arkiverad."),
+        restored=_l("E-tjänsten %(name)s är återställd."),
     ),
     Removable(
         Responsibility,
@@ -848,10 +832,10 @@ REMOVABLES = (
         "responsibility",
         "row_id",
         crud.responsibility_label,
-        _l("Ta bort ansvarsraden %(name)s?"),
-        _l("Ansvarsraden %(name)s är borttagen."),
-        _service_page,
-        _service_page,
+        confirm=_l("Ta bort ansvarsraden %(name)s?"),
+        deleted=_l("Ansvarsraden %(name)s är borttagen."),
+        page=_service_page,
+        back=_service_page,
     ),
     Removable(
         Dependency,
@@ -859,10 +843,8 @@ REMOVABLES = (
         "dependency",
         "dependency_id",
         crud.dependency_label,
-        _l("Ta bort beroendet %(name)s?"),
-        _l("Beroendet %(name)s är borttaget."),
-        _listing("dependency"),
-        _detail("dependency", "dependency_id"),
+        confirm=_l("Ta bort beroendet %(name)s?"),
+        deleted=_l("Beroendet %(name)s är borttaget."),
     ),
 )
 
@@ -879,7 +861,7 @@ def _delete_view(entity: Removable) -> Callable[..., Any]:
         form = ConfirmForm()
         if request.method == "POST" and form.validate_on_submit():
             # Read before the change: a deleted row has no name or service any more.
-            name, back = entity.name(obj), entity.back(obj)
+            name, back = entity.name(obj), entity.back_url(obj)
             try:
                 outcome = impact.remove(db.session, obj)
                 db.session.commit()
@@ -898,7 +880,7 @@ def _delete_view(entity: Removable) -> Callable[..., Any]:
                         ),
                         "info",
                     )
-                return redirect(entity.cancel(obj) if outcome.retired else back)
+                return redirect(entity.page_url(obj) if outcome.retired else back)
         found = impact.impact_of(db.session, obj)
         title = entity.retire if found.retires and entity.retire is not None else entity.confirm
         page = render_template(
@@ -907,7 +889,7 @@ def _delete_view(entity: Removable) -> Callable[..., Any]:
             title=_text(title, obj, entity),
             impact=found,
             effect=impact.Effect,
-            cancel_url=entity.cancel(obj),
+            cancel_url=entity.page_url(obj),
         )
         # Refusing a delete is a conflict with existing data, not a malformed request.
         return page, (409 if found.blocked and request.method == "POST" else 200)
@@ -923,7 +905,7 @@ def _restore_view(entity: Removable) -> Callable[..., Any]:
             impact.restore(db.session, obj)
             db.session.commit()
             flash(_text(entity.restored, obj, entity), "success")
-        return redirect(entity.cancel(obj))
+        return redirect(entity.page_url(obj))
 
     return view
 
