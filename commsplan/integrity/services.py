@@ -416,13 +416,16 @@ class Affected:
 
 @dataclass(frozen=True)
 class MeetingChange:
-    """A series whose participants change: how many before and after, who leaves."""
+    """A series whose participants change: how many before and after, who leaves, how
+    many calendar events get a CANCEL and how many personal feeds stop showing it."""
 
-    series: MeetingSeries
+    series_id: int
+    title: str
     before: int
     after: int
     leaving: list[str]
     cancellations: int
+    feeds: int
 
 
 @dataclass
@@ -464,20 +467,19 @@ def _affected(session: Session, target: Any) -> list[Affected]:
     return found
 
 
-Roster = dict[int, dict[str, str]]
+# Series id -> the participants' addresses -> (name, contact id).
+Roster = dict[int, dict[str, tuple[str, int]]]
 
 
 def _rosters(session: Session) -> Roster:
-    """Every series' participants by address (a series is small; a region has a few)."""
+    """Every series' participants (a series is small, and a region has a few)."""
     return {
-        series.id: {c.email.lower(): c.name for c in meetings.participants_of(session, series)}
+        series.id: {c.email.lower(): (c.name, c.id) for c in meetings.participants_of(session, series)}
         for series in session.scalars(select(MeetingSeries).order_by(MeetingSeries.id))
     }
 
 
 def _held_invitations(session: Session, series_id: int, emails: set[str], now: datetime) -> int:
-    if not emails:
-        return 0
     stmt = (
         select(func.count())
         .select_from(Invitation)
@@ -492,22 +494,32 @@ def _held_invitations(session: Session, series_id: int, emails: set[str], now: d
     return session.scalar(stmt) or 0
 
 
-def _changes(
-    session: Session, before: Roster, after: Roster, now: datetime
-) -> list[tuple[int, int, int, list[str], int]]:
+def _live_contact_feeds(session: Session, contact_ids: set[int]) -> int:
+    stmt = select(func.count()).where(
+        FeedToken.kind == FeedKind.contact,
+        FeedToken.target_id.in_(sorted(contact_ids)),
+        FeedToken.revoked_at.is_(None),
+    )
+    return session.scalar(stmt) or 0
+
+
+def _changes(session: Session, before: Roster, after: Roster, now: datetime) -> list[MeetingChange]:
     changes = []
     for series_id, people in before.items():
-        now_people = after.get(series_id, {})
-        if set(people) == set(now_people):
+        remaining = after.get(series_id, {})
+        if set(people) == set(remaining):
             continue
-        leaving = set(people) - set(now_people)
+        leaving = set(people) - set(remaining)
+        series = session.get(MeetingSeries, series_id)
         changes.append(
-            (
-                series_id,
-                len(people),
-                len(now_people),
-                sorted(people[e] or e for e in leaving),
-                _held_invitations(session, series_id, leaving, now),
+            MeetingChange(
+                series_id=series_id,
+                title=series.title if series is not None else "",
+                before=len(people),
+                after=len(remaining),
+                leaving=sorted(people[email][0] or email for email in leaving),
+                cancellations=_held_invitations(session, series_id, leaving, now) if leaving else 0,
+                feeds=_live_contact_feeds(session, {people[e][1] for e in leaving}) if leaving else 0,
             )
         )
     return changes
@@ -523,14 +535,9 @@ def impact_of(session: Session, target: Any, now: datetime | None = None) -> Imp
     savepoint = session.begin_nested()
     try:
         _apply(session, target, impact, now)
-        after = _rosters(session)
-        changes = _changes(session, before, after, now)
+        impact.meetings = _changes(session, before, _rosters(session), now)
     finally:
         savepoint.rollback()
-    impact.meetings = [
-        MeetingChange(session.get(MeetingSeries, sid), b, a, leaving, held)  # type: ignore[arg-type]
-        for sid, b, a, leaving, held in changes
-    ]
     return impact
 
 
@@ -584,8 +591,8 @@ def remove(session: Session, target: Any, now: datetime | None = None) -> Outcom
     before = _rosters(session)
     _apply(session, target, impact, now)
     cancellations = 0
-    for series_id, *_rest in _changes(session, before, _rosters(session), now):
-        series = session.get(MeetingSeries, series_id)
+    for change in _changes(session, before, _rosters(session), now):
+        series = session.get(MeetingSeries, change.series_id)
         if series is not None:
             cancellations += invitations.send_series_updates(session, series, now)
     return Outcome(retired=impact.retires, cancellations=cancellations)

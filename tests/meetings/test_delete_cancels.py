@@ -11,7 +11,7 @@ from sqlalchemy import select
 from commsplan.auth.models import Role
 from commsplan.delivery.services import drain
 from commsplan.feeds import invitations
-from commsplan.feeds.models import Invitation
+from commsplan.feeds.models import FeedKind, FeedToken, Invitation
 from commsplan.meetings import services
 from commsplan.meetings.demo import load_meetings_demo
 from commsplan.meetings.models import MeetingSeries
@@ -61,10 +61,13 @@ def test_deleting_the_network_group_cancels_the_five_invitations(app, client, au
     assert {email for email, _uid in held} == people
 
     group = session.scalar(select(StakeholderGroup).where(StakeholderGroup.name == GROUP))
+    session.add(FeedToken(kind=FeedKind.contact, target_id=group.contacts[0].id))
+    session.commit()
     auth.login(Role.coordinator)
     page = " ".join(client.get(f"/plan/stakeholders/{group.id}/delete").get_data(as_text=True).split())
     assert "Nätverket Invånartjänster</a>: 5 deltagare → 0 deltagare." in page
     assert f"{len(held)} avbokningar skickas till deras kalendrar." in page
+    assert "1 personligt kalenderflöde slutar visa serien." in page
     assert outbox.messages == [] and _held(session, network) == held  # the page changed nothing
 
     assert client.post(f"/plan/stakeholders/{group.id}/delete").status_code == 302
