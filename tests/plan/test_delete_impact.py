@@ -20,7 +20,7 @@ from commsplan.notices import services as notices
 from commsplan.notices.models import Notice, NoticeKind
 from commsplan.notices.services import NoticeData
 from commsplan.plan.demo import load_demo
-from commsplan.plan.models import Service, StakeholderGroup, System
+from commsplan.plan.models import Collaboration, Service, StakeholderGroup, System
 from commsplan.subscriptions.models import Subscription
 from tests import factories
 from tests.plan.impact_page import affected, links
@@ -200,3 +200,14 @@ def test_a_new_row_cannot_take_the_name_of_a_retired_one(client, auth, session):
     response = client.post("/plan/services/new", data={"name": "webbtidbok"})
     assert response.status_code == 400
     assert "Återställ den under ”Visa arkiverade” i stället." in response.get_data(as_text=True)
+
+
+def test_plan_document_items_use_the_same_confirmation_page(client, auth, session):
+    load_demo(session)
+    session.commit()
+    collaboration = session.scalar(select(Collaboration).order_by(Collaboration.id))
+    auth.login(Role.coordinator)
+    page = client.get(f"/plan/collaborations/{collaboration.id}/delete").get_data(as_text=True)
+    assert "Inget annat hänvisar hit." in page and "Ja, ta bort" in page
+    assert client.post(f"/plan/collaborations/{collaboration.id}/delete").status_code == 302
+    assert session.get(Collaboration, collaboration.id) is None
