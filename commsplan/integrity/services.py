@@ -26,7 +26,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Select, delete, func, select, update
@@ -68,6 +68,8 @@ from commsplan.plan.models import (
 )
 from commsplan.subscriptions.models import Subscription
 from commsplan.timeutil import utcnow
+
+T = TypeVar("T")
 
 # How many rows of one kind the confirmation page names one by one; the count is always whole.
 SHOWN_PER_KIND = 20
@@ -588,14 +590,30 @@ def remove(session: Session, target: Any, now: datetime | None = None) -> Outcom
     impact = Impact(target, _affected(session, target))
     if impact.blocked:
         raise Blocked(impact)
-    before = _rosters(session)
-    _apply(session, target, impact, now)
-    cancellations = 0
-    for change in _changes(session, before, _rosters(session), now):
-        series = session.get(MeetingSeries, change.series_id)
-        if series is not None:
-            cancellations += invitations.send_series_updates(session, series, now)
+    _result, cancellations = in_step_with_meetings(session, lambda: _apply(session, target, impact, now), now)
     return Outcome(retired=impact.retires, cancellations=cancellations)
+
+
+def in_step_with_meetings(
+    session: Session, change: Callable[[], T], now: datetime | None = None
+) -> tuple[T, int]:
+    """Run ``change`` (any change to the plan) and bring meeting calendars in step.
+
+    Whoever stops being a participant of a series because of it (a contact left a group,
+    changed unit, was made inactive or deleted) gets a CANCEL for each future occurrence
+    their calendar holds, exactly as when a coordinator removes them on the meeting page.
+    Returns what ``change`` returned and the number of mails queued.
+    """
+    now = now or utcnow()
+    before = _rosters(session)
+    result = change()
+    session.flush()
+    queued = 0
+    for moved in _changes(session, before, _rosters(session), now):
+        series = session.get(MeetingSeries, moved.series_id)
+        if series is not None:
+            queued += invitations.send_series_updates(session, series, now)
+    return result, queued
 
 
 def restore(session: Session, target: Retirable) -> None:

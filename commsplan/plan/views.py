@@ -458,7 +458,8 @@ def contact_edit(contact_id: int):
     return _form_page(
         form,
         title=_("Ändra kontakten %(name)s", name=contact.name),
-        save=lambda: _save_contact(form, contact),
+        # Leaving a group or a unit, or becoming inactive, can end meeting invitations.
+        save=lambda: impact.in_step_with_meetings(db.session, lambda: _save_contact(form, contact))[0],
         message=lambda c: _("Kontakten %(name)s är sparad.", name=c.name),
         done=lambda c: url_for("plan.contact_detail", contact_id=c.id),
         cancel_url=url_for("plan.contact_detail", contact_id=contact.id),

@@ -122,3 +122,37 @@ def test_deleting_a_contact_sends_the_same_cancel_as_removing_them_from_the_seri
     session.commit()
     drain(app, connections=1)
     assert sorted(m["Subject"] for m in outbox.to("medlem@example.org")) == by_delete
+
+
+def test_a_contact_leaving_the_invited_group_gets_a_cancel(app, client, auth, session, outbox):
+    group = factories.make_stakeholder_group(session, name="Nätverket")
+    contact = factories.make_contact(session, name="Olle", email="olle@example.org", groups=[group])
+    series = services.create_series(
+        session,
+        SeriesData(
+            title="Nätverksträff",
+            start_time=time(13, 0),
+            starts_on=date.today() - timedelta(days=1),
+            duration_minutes=60,
+            rrule="FREQ=MONTHLY;BYDAY=2WE",
+            organiser_email="1177etjanster@example.org",
+            groups=[group],
+        ),
+    )
+    invitations.send_invitations(session, series)
+    session.commit()
+    drain(app, connections=1)
+    outbox.clear()
+    held = _held(session, series)
+    assert held
+
+    auth.login(Role.coordinator)
+    response = client.post(
+        f"/plan/contacts/{contact.id}/edit",
+        data={"name": "Olle", "email": "olle@example.org", "language": "sv", "active": "y"},
+    )
+    assert response.status_code == 302
+    drain(app, connections=1)
+    calendars = _calendars(outbox, "olle@example.org")
+    assert {("olle@example.org", cal.vevent.uid.value) for cal in calendars} == held
+    assert all(cal.method.value == "CANCEL" for cal in calendars)
