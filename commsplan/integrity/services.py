@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Select, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -453,7 +454,7 @@ class Blocked(crud.PlanDataError):
     """Something the coordinator must change first still refers to the row."""
 
     def __init__(self, impact: Impact) -> None:
-        super().__init__(str(_l("Det går inte att ta bort eftersom annat hänvisar hit.")))
+        super().__init__(_("Det går inte att ta bort eftersom annat hänvisar hit."))
         self.impact = impact
 
 
