@@ -6,8 +6,12 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
 
 from commsplan.auth.models import Role
+from commsplan.notices import services as notices
+from commsplan.notices.models import NoticeKind
+from commsplan.plan.models import Service
 
 
 class PageAudit(HTMLParser):
@@ -124,3 +128,24 @@ def test_english_can_be_chosen(client, auth):
     assert "Log out" in page
     client.post("/language/sv", data={"next": "/"})
     assert "Logga ut" in client.get("/").get_data(as_text=True)
+
+
+def test_archive_and_retired_pages_render_accessibly(app, client, auth, demo_loaded, session):
+    """The crawl above never meets a retired row: retire one and audit its pages."""
+    service = session.scalar(select(Service).where(Service.name == "Journalen"))
+    data = notices.NoticeData(kind=NoticeKind.general, title="Journalen", service_ids=[service.id])
+    notice = notices.create_draft(session, data, None)
+    notices.publish(session, notice, None)
+    session.commit()
+    auth.login(Role.admin)
+    assert client.post(f"/plan/services/{service.id}/delete").status_code == 409  # ongoing notice
+    notices.close(session, notice, None)
+    session.commit()
+    assert "Ja, arkivera" in client.get(f"/plan/services/{service.id}/delete").get_data(as_text=True)
+    assert client.post(f"/plan/services/{service.id}/delete").status_code == 302
+    for url in ("/plan/services", "/plan/services?archived=1", f"/plan/services/{service.id}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = audit(response.get_data(as_text=True))
+        assert page.html_lang == "sv" and page.h1_count == 1, url
+        assert page.unlabelled() == [] and page.external_assets == [], url

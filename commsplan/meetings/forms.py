@@ -150,7 +150,9 @@ class SeriesForm(MeetingForm):
         self.units.choices = [(u.id, u.name) for u in session.scalars(select(Unit).order_by(Unit.name))]
         self.groups.choices = [
             (g.id, g.name)
-            for g in session.scalars(select(StakeholderGroup).order_by(StakeholderGroup.position))
+            for g in session.scalars(
+                select(StakeholderGroup).where(StakeholderGroup.in_use()).order_by(StakeholderGroup.position)
+            )
         ]
 
     def fill_from(self, series: MeetingSeries) -> None:

@@ -72,7 +72,8 @@ class NoticeData:
 def _by_ids(session: Session, model: type, ids: list[int], field_name: str) -> list[Any]:
     if not ids:
         return []
-    rows = list(session.scalars(select(model).where(model.id.in_(ids))))
+    # A retired service, system or group is only named by old notices, never chosen anew.
+    rows = list(session.scalars(select(model).where(model.id.in_(ids), model.in_use())))
     if len(rows) != len(set(ids)):
         raise NoticeError(_("Okänt val bland %(field)s.", field=field_name), field_name)
     return rows
@@ -82,7 +83,9 @@ def ids_by_names(session: Session, model: type, names: list[str], field_name: st
     """Ids of the rows called ``names`` (case-insensitive), for callers that know names."""
     ids = []
     for name in names:
-        row = session.scalar(select(model).where(func.lower(model.name) == name.strip().lower()))
+        row = session.scalar(
+            select(model).where(func.lower(model.name) == name.strip().lower(), model.in_use())
+        )
         if row is None:
             raise NoticeError(_("Okänt namn: %(name)s.", name=name), field_name)
         ids.append(row.id)
@@ -596,7 +599,9 @@ def status_overview(session: Session, now: datetime | None = None, history_days:
             .order_by(Notice.closed_at.desc())
         )
     )
-    services = list(session.scalars(select(Service).order_by(Service.position, Service.name)))
+    services = list(
+        session.scalars(select(Service).where(Service.in_use()).order_by(Service.position, Service.name))
+    )
     current = outages + windows
     by_service = [(service, [n for n in current if service in n.services]) for service in services]
     return StatusOverview(outages, windows, releases, history, by_service)

@@ -68,12 +68,20 @@ def _notice_or_404(notice_id: int) -> Notice:
 
 def _fill_choices(form: NoticeForm) -> None:
     form.services.choices = [
-        (s.id, s.name) for s in db.session.scalars(select(Service).order_by(Service.position, Service.name))
+        (s.id, s.name)
+        for s in db.session.scalars(
+            select(Service).where(Service.in_use()).order_by(Service.position, Service.name)
+        )
     ]
-    form.systems.choices = [(s.id, s.name) for s in db.session.scalars(select(System).order_by(System.name))]
+    form.systems.choices = [
+        (s.id, s.name)
+        for s in db.session.scalars(select(System).where(System.in_use()).order_by(System.name))
+    ]
     form.groups.choices = [
         (g.id, g.name)
-        for g in db.session.scalars(select(StakeholderGroup).order_by(StakeholderGroup.position))
+        for g in db.session.scalars(
+            select(StakeholderGroup).where(StakeholderGroup.in_use()).order_by(StakeholderGroup.position)
+        )
     ]
 
 

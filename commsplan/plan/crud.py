@@ -45,14 +45,6 @@ class PlanDataError(Exception):
         self.field = field
 
 
-class StillReferenced(PlanDataError):
-    """Deleting would leave other rows pointing at nothing."""
-
-    def __init__(self, blockers: list[str]) -> None:
-        super().__init__(_("Det går inte att ta bort eftersom annat hänvisar hit."))
-        self.blockers = blockers
-
-
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a longer list."""
@@ -112,8 +104,20 @@ def _unique_name(session: Session, model: type, name: str | None, current: Any, 
     if not name:
         raise PlanDataError(_("Ange ett namn."), "name")
     if _is_taken(session, model.name, name, model, current.id if current is not None else None):
+        if _is_taken_by_retired(session, model, name):
+            raise PlanDataError(
+                _("Namnet används av en arkiverad rad. Återställ den under ”Visa arkiverade” i stället."),
+                "name",
+            )
         raise PlanDataError(message, "name")
     return name
+
+
+def _is_taken_by_retired(session: Session, model: Any, name: str) -> bool:
+    if not hasattr(model, "retired_at"):
+        return False
+    stmt = select(model.id).where(func.lower(model.name) == name.lower(), model.retired_at.is_not(None))
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def _get(session: Session, model: type[T], ident: int | None, field: str, message: str) -> T | None:
@@ -167,19 +171,6 @@ def unit_responsibilities(session: Session, unit: Unit) -> Sequence[Responsibili
     return session.scalars(stmt.order_by(Service.position, Service.name, Responsibility.position)).all()
 
 
-def unit_blockers(session: Session, unit: Unit) -> list[str]:
-    blockers = [_("Mottagare: %(name)s", name=recipient_label(r)) for r in unit.recipients]
-    blockers += [_("Kontakt: %(name)s", name=c.name) for c in unit.contacts]
-    blockers += [_("System: %(name)s", name=s.name) for s in unit_systems(session, unit)]
-    rows = unit_responsibilities(session, unit)
-    blockers += [_("Ansvarsrad: %(name)s", name=responsibility_label(r)) for r in rows]
-    return blockers
-
-
-def delete_unit(session: Session, unit: Unit) -> None:
-    _delete_unless_blocked(session, unit, unit_blockers(session, unit))
-
-
 # --- Channels ------------------------------------------------------------------------
 
 
@@ -216,15 +207,20 @@ def channel_blockers(session: Session, channel: Channel) -> list[str]:
     return blockers
 
 
-def delete_channel(session: Session, channel: Channel) -> None:
-    _delete_unless_blocked(session, channel, channel_blockers(session, channel))
-
-
 # --- Stakeholder groups ------------------------------------------------------------------
 
 
-def list_stakeholder_groups(session: Session) -> Sequence[StakeholderGroup]:
-    stmt = select(StakeholderGroup).options(selectinload(StakeholderGroup.needs))
+def _retired(model: Any, retired: bool) -> Any:
+    return model.retired_at.is_not(None) if retired else model.in_use()
+
+
+def list_stakeholder_groups(session: Session, *, retired: bool = False) -> Sequence[StakeholderGroup]:
+    """The groups in use (for lists and pickers), or the retired ones (the archive)."""
+    stmt = (
+        select(StakeholderGroup)
+        .where(_retired(StakeholderGroup, retired))
+        .options(selectinload(StakeholderGroup.needs))
+    )
     return session.scalars(stmt.order_by(StakeholderGroup.position, StakeholderGroup.name)).all()
 
 
@@ -269,13 +265,6 @@ def save_stakeholder_group(
     for extra in existing[len(texts) :]:
         group.needs.remove(extra)
     return _add(session, group)
-
-
-def delete_stakeholder_group(session: Session, group: StakeholderGroup) -> None:
-    # Contacts only lose the link to the group; the confirmation page says so beforehand.
-    group.contacts.clear()
-    session.delete(group)
-    session.flush()
 
 
 # --- Recipients ------------------------------------------------------------------------
@@ -340,11 +329,6 @@ def save_recipient(
     if position is not None:
         recipient.position = position
     return _add(session, recipient)
-
-
-def delete_recipient(session: Session, recipient: Recipient) -> None:
-    session.delete(recipient)
-    session.flush()
 
 
 # --- Contacts ------------------------------------------------------------------------
@@ -417,16 +401,16 @@ def save_contact(
     return _add(session, contact)
 
 
-def delete_contact(session: Session, contact: Contact) -> None:
-    session.delete(contact)
-    session.flush()
-
-
 # --- Systems ------------------------------------------------------------------------
 
 
-def list_systems(session: Session) -> Sequence[System]:
-    stmt = select(System).options(selectinload(System.object_unit)).order_by(System.name)
+def list_systems(session: Session, *, retired: bool = False) -> Sequence[System]:
+    stmt = (
+        select(System)
+        .where(_retired(System, retired))
+        .options(selectinload(System.object_unit))
+        .order_by(System.name)
+    )
     return session.scalars(stmt).all()
 
 
@@ -455,27 +439,13 @@ def system_dependencies(session: Session, system: System) -> Sequence[Dependency
     return session.scalars(stmt.order_by(Service.name.nulls_first())).all()
 
 
-def system_blockers(session: Session, system: System) -> list[str]:
-    blockers = [
-        _("Ansvarsrad: %(name)s", name=responsibility_label(r))
-        for r in system_responsibilities(session, system)
-    ]
-    blockers += [
-        _("Beroende: %(name)s", name=dependency_label(d)) for d in system_dependencies(session, system)
-    ]
-    return blockers
-
-
-def delete_system(session: Session, system: System) -> None:
-    _delete_unless_blocked(session, system, system_blockers(session, system))
-
-
 # --- Services and the responsibility table ----------------------------------------------
 
 
-def list_services(session: Session) -> Sequence[Service]:
+def list_services(session: Session, *, retired: bool = False) -> Sequence[Service]:
     stmt = (
         select(Service)
+        .where(_retired(Service, retired))
         .options(selectinload(Service.responsibilities))
         .order_by(Service.position, Service.name)
     )
@@ -504,22 +474,6 @@ def save_service(
 def service_dependencies(session: Session, service: Service) -> Sequence[Dependency]:
     stmt = select(Dependency).join(Dependency.system).where(Dependency.service_id == service.id)
     return session.scalars(stmt.order_by(System.name)).all()
-
-
-def service_removed_with(session: Session, service: Service) -> list[str]:
-    """What goes with the service: its own rows of the responsibility table and dependencies."""
-    removed = [_("Ansvarsrad: %(name)s", name=responsibility_label(r)) for r in service.responsibilities]
-    removed += [
-        _("Beroende: %(name)s", name=dependency_label(d)) for d in service_dependencies(session, service)
-    ]
-    return removed
-
-
-def delete_service(session: Session, service: Service) -> None:
-    for dependency in service_dependencies(session, service):
-        session.delete(dependency)
-    session.delete(service)
-    session.flush()
 
 
 def responsibility_label(row: Responsibility) -> str:
@@ -566,11 +520,6 @@ def save_responsibility(
     return _add(session, row)
 
 
-def delete_responsibility(session: Session, row: Responsibility) -> None:
-    row.service.responsibilities.remove(row)
-    session.flush()
-
-
 # --- Dependencies ------------------------------------------------------------------------
 
 
@@ -613,15 +562,3 @@ def save_dependency(
     dependency = dependency or Dependency()
     dependency.service, dependency.system, dependency.note = service, system, _clean(note)
     return _add(session, dependency)
-
-
-def delete_dependency(session: Session, dependency: Dependency) -> None:
-    session.delete(dependency)
-    session.flush()
-
-
-def _delete_unless_blocked(session: Session, obj: object, blockers: list[str]) -> None:
-    if blockers:
-        raise StillReferenced(blockers)
-    session.delete(obj)
-    session.flush()

@@ -123,6 +123,7 @@ def _text_blocks(text: str) -> list[Block]:
 def _stakeholders(session: Session, plan: Plan) -> Section:
     groups = session.scalars(
         select(StakeholderGroup)
+        .where(StakeholderGroup.in_use())
         .options(selectinload(StakeholderGroup.needs))
         .order_by(StakeholderGroup.position, StakeholderGroup.name)
     ).all()
@@ -215,6 +216,7 @@ def _contact(row: Responsibility) -> str:
 def _responsibilities(session: Session, plan: Plan) -> Section:
     services = session.scalars(
         select(Service)
+        .where(Service.in_use())
         .options(
             selectinload(Service.responsibilities)
             .selectinload(Responsibility.system)

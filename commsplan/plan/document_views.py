@@ -18,6 +18,7 @@ from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.integrity import services as impact
 from commsplan.plan import document_services as services
 from commsplan.plan.document import build_document, to_markdown
 from commsplan.plan.document_forms import (
@@ -259,10 +260,12 @@ def document_item_delete(kind: str, item_id: int):
         flash(_("Borttaget."), "success")
         return redirect(url_for("plan.document_items", kind=kind))
     name = getattr(item, config.columns[0][0])
+    # The same confirmation page as every other plan row (nothing refers to these today).
     return render_template(
-        "confirm_delete.html",
+        "plan/crud/delete.html",
         title=_("Ta bort %(what)s: %(name)s", what=config.singular, name=_shorten(name)),
-        blockers=[],
+        impact=impact.impact_of(db.session, item),
+        effect=impact.Effect,
         cancel_url=url_for("plan.document_items", kind=kind),
         form=form,
     )

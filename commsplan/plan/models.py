@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -83,6 +84,25 @@ class ChecklistQuestion(db.Model):
     plan: Mapped[Plan] = relationship(back_populates="checklist")
 
 
+class Retirable:
+    """A row that old notices refer to: retired (archived) instead of deleted.
+
+    A retired row is hidden from lists, pickers and the plan document, but published and
+    closed notices keep showing its name; it can be restored. See docs/deleting.md.
+    """
+
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @classmethod
+    def in_use(cls) -> Any:
+        """The condition for rows that are not retired, for ``select(...).where()``."""
+        return cls.retired_at.is_(None)  # type: ignore[attr-defined]
+
+
 class NeedKind(enum.Enum):
     """How the plan phrases a group's needs: *för att kunna* or *för att få*."""
 
@@ -90,7 +110,7 @@ class NeedKind(enum.Enum):
     receive = "få"
 
 
-class StakeholderGroup(db.Model):
+class StakeholderGroup(Retirable, db.Model):
     """A target group (*intressent*) with its ordered information needs."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -197,7 +217,7 @@ class Contact(db.Model):
     )
 
 
-class System(db.Model):
+class System(Retirable, db.Model):
     """A system an e-service runs against (EPJ, T4, Prosang …), owned by a system object."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,7 +228,7 @@ class System(db.Model):
     object_unit: Mapped[Unit | None] = relationship()
 
 
-class Service(db.Model):
+class Service(Retirable, db.Model):
     """An e-service (*e-tjänst*): Webbtidbok, Journalen, Behörigheter …"""
 
     id: Mapped[int] = mapped_column(primary_key=True)

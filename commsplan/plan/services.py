@@ -59,8 +59,11 @@ def current_plan(session: Session) -> Plan | None:
     return session.scalar(select(Plan).order_by(Plan.id).limit(1))
 
 
-def _count(session: Session, model: type) -> int:
-    return session.scalar(select(func.count()).select_from(model)) or 0
+def _count(session: Session, model: Any) -> int:
+    stmt = select(func.count()).select_from(model)
+    if hasattr(model, "in_use"):
+        stmt = stmt.where(model.in_use())  # retired rows are in the archive, not the plan
+    return session.scalar(stmt) or 0
 
 
 def overview(session: Session) -> Overview:

@@ -2,7 +2,8 @@
 
 Every entity follows the same flow through three helpers: ``_form_page`` (validate,
 save through a service, flash, redirect – or the form again with status 400),
-``_delete_page`` (a confirmation page that lists what still refers to the row) and the
+``REMOVABLES`` (one shared delete flow: a confirmation page listing everything the
+delete affects, from ``integrity.services``, then delete or retire) and the
 ``can_edit`` flag that hides the buttons for viewers. Form and confirmation pages are
 ``role_required(coordinator)`` for GET too, so a viewer following an old link gets a
 clear 403 instead of a form they cannot send.
@@ -13,12 +14,14 @@ The plan document (``/plan``, ``/plan.md``, ``/plan/edit``) lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +30,7 @@ from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.integrity import services as impact
 from commsplan.plan import crud
 from commsplan.plan.forms import (
     ChannelForm,
@@ -117,37 +121,9 @@ def _form_page(
     return render_template(template, form=form, title=title, cancel_url=cancel_url, **context), _status()
 
 
-def _delete_page(
-    *,
-    title: str,
-    blockers: list[str],
-    delete: Callable[[], None],
-    message: str,
-    done_url: str,
-    cancel_url: str,
-    also_removed: Iterable[str] = (),
-) -> Any:
-    form = ConfirmForm()
-    if not blockers and form.validate_on_submit():
-        try:
-            delete()
-            db.session.commit()
-        except crud.StillReferenced as error:
-            db.session.rollback()
-            blockers = error.blockers
-        else:
-            flash(message, "success")
-            return redirect(done_url)
-    page = render_template(
-        "confirm_delete.html",
-        form=form,
-        title=title,
-        blockers=blockers,
-        also_removed=list(also_removed),
-        cancel_url=cancel_url,
-    )
-    # Refusing a delete is a conflict with existing data, not a malformed request.
-    return page, (409 if blockers and request.method == "POST" else 200)
+def _archive(retired: Any) -> dict[str, Any]:
+    """The retired rows of a list page, shown when the visitor asks (``?archived=1``)."""
+    return {"retired": retired, "show_archived": request.args.get("archived") == "1"}
 
 
 # --- Units -------------------------------------------------------------------------
@@ -204,20 +180,6 @@ def unit_edit(unit_id: int):
         save=lambda: _save_unit(form, unit),
         message=lambda u: _("Enheten %(name)s är sparad.", name=u.name),
         done=lambda u: url_for("plan.unit_detail", unit_id=u.id),
-        cancel_url=url_for("plan.unit_detail", unit_id=unit.id),
-    )
-
-
-@bp.route("/plan/units/<int:unit_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def unit_delete(unit_id: int):
-    unit = db.get_or_404(Unit, unit_id)
-    return _delete_page(
-        title=_("Ta bort enheten %(name)s?", name=unit.name),
-        blockers=crud.unit_blockers(db.session, unit),
-        delete=lambda: crud.delete_unit(db.session, unit),
-        message=_("Enheten %(name)s är borttagen.", name=unit.name),
-        done_url=url_for("plan.unit_list"),
         cancel_url=url_for("plan.unit_detail", unit_id=unit.id),
     )
 
@@ -279,26 +241,16 @@ def channel_edit(channel_id: int):
     )
 
 
-@bp.route("/plan/channels/<int:channel_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def channel_delete(channel_id: int):
-    channel = db.get_or_404(Channel, channel_id)
-    return _delete_page(
-        title=_("Ta bort kanalen %(name)s?", name=channel.name),
-        blockers=crud.channel_blockers(db.session, channel),
-        delete=lambda: crud.delete_channel(db.session, channel),
-        message=_("Kanalen %(name)s är borttagen.", name=channel.name),
-        done_url=url_for("plan.channel_list"),
-        cancel_url=url_for("plan.channel_detail", channel_id=channel.id),
-    )
-
-
 # --- Stakeholder groups ------------------------------------------------------------------
 
 
 @bp.get("/plan/stakeholders")
 def stakeholder_list():
-    return render_template("plan/stakeholders/list.html", groups=crud.list_stakeholder_groups(db.session))
+    return render_template(
+        "plan/stakeholders/list.html",
+        groups=crud.list_stakeholder_groups(db.session),
+        **_archive(crud.list_stakeholder_groups(db.session, retired=True)),
+    )
 
 
 @bp.get("/plan/stakeholders/<int:group_id>")
@@ -350,25 +302,6 @@ def stakeholder_edit(group_id: int):
         done=lambda g: url_for("plan.stakeholder_detail", group_id=g.id),
         cancel_url=url_for("plan.stakeholder_detail", group_id=group.id),
         hints={"needs_text": _NEEDS_HINT},
-    )
-
-
-@bp.route("/plan/stakeholders/<int:group_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def stakeholder_delete(group_id: int):
-    group = db.get_or_404(StakeholderGroup, group_id)
-    also_removed = [_("%(count)s informationsbehov", count=len(group.needs))] if group.needs else []
-    also_removed += [
-        _("Kopplingen till kontakten %(name)s (kontakten finns kvar)", name=c.name) for c in group.contacts
-    ]
-    return _delete_page(
-        title=_("Ta bort intressentgruppen %(name)s?", name=group.name),
-        blockers=[],
-        also_removed=also_removed,
-        delete=lambda: crud.delete_stakeholder_group(db.session, group),
-        message=_("Intressentgruppen %(name)s är borttagen.", name=group.name),
-        done_url=url_for("plan.stakeholder_list"),
-        cancel_url=url_for("plan.stakeholder_detail", group_id=group.id),
     )
 
 
@@ -441,21 +374,6 @@ def recipient_edit(recipient_id: int):
         save=lambda: _save_recipient(form, recipient),
         message=lambda r: _("Mottagaren %(name)s är sparad.", name=crud.recipient_label(r)),
         done=lambda r: url_for("plan.recipient_detail", recipient_id=r.id),
-        cancel_url=url_for("plan.recipient_detail", recipient_id=recipient.id),
-    )
-
-
-@bp.route("/plan/recipients/<int:recipient_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def recipient_delete(recipient_id: int):
-    recipient = db.get_or_404(Recipient, recipient_id)
-    name = crud.recipient_label(recipient)
-    return _delete_page(
-        title=_("Ta bort mottagaren %(name)s?", name=name),
-        blockers=[],
-        delete=lambda: crud.delete_recipient(db.session, recipient),
-        message=_("Mottagaren %(name)s är borttagen.", name=name),
-        done_url=url_for("plan.recipient_list"),
         cancel_url=url_for("plan.recipient_detail", recipient_id=recipient.id),
     )
 
@@ -540,26 +458,12 @@ def contact_edit(contact_id: int):
     return _form_page(
         form,
         title=_("Ändra kontakten %(name)s", name=contact.name),
-        save=lambda: _save_contact(form, contact),
+        # Leaving a group or a unit, or becoming inactive, can end meeting invitations.
+        save=lambda: impact.in_step_with_meetings(db.session, lambda: _save_contact(form, contact))[0],
         message=lambda c: _("Kontakten %(name)s är sparad.", name=c.name),
         done=lambda c: url_for("plan.contact_detail", contact_id=c.id),
         cancel_url=url_for("plan.contact_detail", contact_id=contact.id),
         hints={"language": _("Språket som utskick till kontakten skrivs på.")},
-    )
-
-
-@bp.route("/plan/contacts/<int:contact_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def contact_delete(contact_id: int):
-    contact = db.get_or_404(Contact, contact_id)
-    return _delete_page(
-        title=_("Ta bort kontakten %(name)s?", name=contact.name),
-        blockers=[],
-        also_removed=[_("Kopplingen till intressentgruppen %(name)s", name=g.name) for g in contact.groups],
-        delete=lambda: crud.delete_contact(db.session, contact),
-        message=_("Kontakten %(name)s är borttagen.", name=contact.name),
-        done_url=url_for("plan.contact_list"),
-        cancel_url=url_for("plan.contact_detail", contact_id=contact.id),
     )
 
 
@@ -568,7 +472,11 @@ def contact_delete(contact_id: int):
 
 @bp.get("/plan/systems")
 def system_list():
-    return render_template("plan/systems/list.html", systems=crud.list_systems(db.session))
+    return render_template(
+        "plan/systems/list.html",
+        systems=crud.list_systems(db.session),
+        **_archive(crud.list_systems(db.session, retired=True)),
+    )
 
 
 @bp.get("/plan/systems/<int:system_id>")
@@ -627,20 +535,6 @@ def system_edit(system_id: int):
     )
 
 
-@bp.route("/plan/systems/<int:system_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def system_delete(system_id: int):
-    system = db.get_or_404(System, system_id)
-    return _delete_page(
-        title=_("Ta bort systemet %(name)s?", name=system.name),
-        blockers=crud.system_blockers(db.session, system),
-        delete=lambda: crud.delete_system(db.session, system),
-        message=_("Systemet %(name)s är borttaget.", name=system.name),
-        done_url=url_for("plan.system_list"),
-        cancel_url=url_for("plan.system_detail", system_id=system.id),
-    )
-
-
 # --- Services and their responsibility rows ----------------------------------------------
 
 
@@ -650,6 +544,7 @@ def service_list():
         "plan/services/list.html",
         services=crud.list_services(db.session),
         dependencies=crud.list_dependencies(db.session),
+        **_archive(crud.list_services(db.session, retired=True)),
     )
 
 
@@ -700,21 +595,6 @@ def service_edit(service_id: int):
         save=lambda: _save_service(form, service),
         message=lambda s: _("E-tjänsten %(name)s är sparad.", name=s.name),
         done=lambda s: url_for("plan.service_detail", service_id=s.id),
-        cancel_url=url_for("plan.service_detail", service_id=service.id),
-    )
-
-
-@bp.route("/plan/services/<int:service_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def service_delete(service_id: int):
-    service = db.get_or_404(Service, service_id)
-    return _delete_page(
-        title=_("Ta bort e-tjänsten %(name)s?", name=service.name),
-        blockers=[],
-        also_removed=crud.service_removed_with(db.session, service),
-        delete=lambda: crud.delete_service(db.session, service),
-        message=_("E-tjänsten %(name)s är borttagen.", name=service.name),
-        done_url=url_for("plan.service_list"),
         cancel_url=url_for("plan.service_detail", service_id=service.id),
     )
 
@@ -782,21 +662,6 @@ def responsibility_edit(row_id: int):
     )
 
 
-@bp.route("/plan/responsibilities/<int:row_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def responsibility_delete(row_id: int):
-    row = db.get_or_404(Responsibility, row_id)
-    service_id, name = row.service_id, crud.responsibility_label(row)
-    return _delete_page(
-        title=_("Ta bort ansvarsraden %(name)s?", name=name),
-        blockers=[],
-        delete=lambda: crud.delete_responsibility(db.session, row),
-        message=_("Ansvarsraden %(name)s är borttagen.", name=name),
-        done_url=url_for("plan.service_detail", service_id=service_id),
-        cancel_url=url_for("plan.service_detail", service_id=service_id),
-    )
-
-
 # --- Dependencies ------------------------------------------------------------------------
 
 
@@ -858,16 +723,205 @@ def dependency_edit(dependency_id: int):
     )
 
 
-@bp.route("/plan/dependencies/<int:dependency_id>/delete", methods=["GET", "POST"])
-@role_required(Role.coordinator)
-def dependency_delete(dependency_id: int):
-    dependency = db.get_or_404(Dependency, dependency_id)
-    name = crud.dependency_label(dependency)
-    return _delete_page(
-        title=_("Ta bort beroendet %(name)s?", name=name),
-        blockers=[],
-        delete=lambda: crud.delete_dependency(db.session, dependency),
-        message=_("Beroendet %(name)s är borttaget.", name=name),
-        done_url=url_for("plan.dependency_list"),
-        cancel_url=url_for("plan.dependency_detail", dependency_id=dependency.id),
+# --- Delete (or retire) and restore, one flow for every entity ----------------------------
+
+
+@dataclass(frozen=True)
+class Removable:
+    """How one entity is named and where its pages are, for the shared delete flow."""
+
+    model: type
+    path: str  # URL part: /plan/<path>/<id>/delete
+    endpoint: str  # endpoint prefix: <endpoint>_list, <endpoint>_detail, <endpoint>_delete
+    arg: str  # the id's name in the entity's URL rules
+    name: Callable[[Any], str]
+    confirm: Any  # lazy texts with %(name)s
+    deleted: Any
+    retire: Any = None  # set for the entities old notices name: the archive texts
+    retired: Any = None
+    restored: Any = None
+    page: Callable[[Any], str] | None = None  # the row's own page, if not <endpoint>_detail
+    back: Callable[[Any], str] | None = None  # after a delete, if not <endpoint>_list
+
+    def page_url(self, obj: Any) -> str:
+        return self.page(obj) if self.page else url_for(f"plan.{self.endpoint}_detail", **{self.arg: obj.id})
+
+    def back_url(self, obj: Any) -> str:
+        return self.back(obj) if self.back else url_for(f"plan.{self.endpoint}_list")
+
+
+def _service_page(row: Responsibility) -> str:
+    return url_for("plan.service_detail", service_id=row.service_id)
+
+
+REMOVABLES = (
+    Removable(
+        Unit,
+        "units",
+        "unit",
+        "unit_id",
+        lambda u: u.name,
+        confirm=_l("Ta bort enheten %(name)s?"),
+        deleted=_l("Enheten %(name)s är borttagen."),
+    ),
+    Removable(
+        Channel,
+        "channels",
+        "channel",
+        "channel_id",
+        lambda c: c.name,
+        confirm=_l("Ta bort kanalen %(name)s?"),
+        deleted=_l("Kanalen %(name)s är borttagen."),
+    ),
+    Removable(
+        StakeholderGroup,
+        "stakeholders",
+        "stakeholder",
+        "group_id",
+        lambda g: g.name,
+        confirm=_l("Ta bort intressentgruppen %(name)s?"),
+        deleted=_l("Intressentgruppen %(name)s är borttagen."),
+        retire=_l("Arkivera intressentgruppen %(name)s?"),
+        retired=_l("Intressentgruppen %(name)s är arkiverad."),
+        restored=_l("Intressentgruppen %(name)s är återställd."),
+    ),
+    Removable(
+        Recipient,
+        "recipients",
+        "recipient",
+        "recipient_id",
+        crud.recipient_label,
+        confirm=_l("Ta bort mottagaren %(name)s?"),
+        deleted=_l("Mottagaren %(name)s är borttagen."),
+    ),
+    Removable(
+        Contact,
+        "contacts",
+        "contact",
+        "contact_id",
+        lambda c: c.name,
+        confirm=_l("Ta bort kontakten %(name)s?"),
+        deleted=_l("Kontakten %(name)s är borttagen."),
+    ),
+    Removable(
+        System,
+        "systems",
+        "system",
+        "system_id",
+        lambda s: s.name,
+        confirm=_l("Ta bort systemet %(name)s?"),
+        deleted=_l("Systemet %(name)s är borttaget."),
+        retire=_l("Arkivera systemet %(name)s?"),
+        retired=_l("Systemet %(name)s är arkiverat."),
+        restored=_l("Systemet %(name)s är återställt."),
+    ),
+    Removable(
+        Service,
+        "services",
+        "service",
+        "service_id",
+        lambda s: s.name,
+        confirm=_l("Ta bort e-tjänsten %(name)s?"),
+        deleted=_l("E-tjänsten %(name)s är borttagen."),
+        retire=_l("Arkivera e-tjänsten %(name)s?"),
+        retired=_l("E-tjänsten %(name)s är arkiverad."),
+        restored=_l("E-tjänsten %(name)s är återställd."),
+    ),
+    Removable(
+        Responsibility,
+        "responsibilities",
+        "responsibility",
+        "row_id",
+        crud.responsibility_label,
+        confirm=_l("Ta bort ansvarsraden %(name)s?"),
+        deleted=_l("Ansvarsraden %(name)s är borttagen."),
+        page=_service_page,
+        back=_service_page,
+    ),
+    Removable(
+        Dependency,
+        "dependencies",
+        "dependency",
+        "dependency_id",
+        crud.dependency_label,
+        confirm=_l("Ta bort beroendet %(name)s?"),
+        deleted=_l("Beroendet %(name)s är borttaget."),
+    ),
+)
+
+
+def _text(lazy: Any, obj: Any, entity: Removable) -> str:
+    return str(lazy) % {"name": entity.name(obj)}
+
+
+def _delete_view(entity: Removable) -> Callable[..., Any]:
+    @role_required(Role.coordinator)
+    def view(**ids: int) -> Any:
+        ident = ids[entity.arg]
+        obj = db.get_or_404(entity.model, ident)
+        form = ConfirmForm()
+        if request.method == "POST" and form.validate_on_submit():
+            # Read before the change: a deleted row has no name or service any more.
+            name, back = entity.name(obj), entity.back_url(obj)
+            try:
+                outcome = impact.remove(db.session, obj)
+                db.session.commit()
+            except impact.Blocked:
+                db.session.rollback()
+                obj = db.get_or_404(entity.model, ident)
+            else:
+                done = entity.retired if outcome.retired else entity.deleted
+                flash(str(done) % {"name": name}, "success")
+                if outcome.cancellations:
+                    flash(
+                        ngettext(
+                            "%(num)d avbokning skickas till mötesdeltagare som inte längre är inbjudna.",
+                            "%(num)d avbokningar skickas till mötesdeltagare som inte längre är inbjudna.",
+                            outcome.cancellations,
+                        ),
+                        "info",
+                    )
+                return redirect(entity.page_url(obj) if outcome.retired else back)
+        found = impact.impact_of(db.session, obj)
+        title = entity.retire if found.retires and entity.retire is not None else entity.confirm
+        page = render_template(
+            "plan/crud/delete.html",
+            form=form,
+            title=_text(title, obj, entity),
+            impact=found,
+            effect=impact.Effect,
+            cancel_url=entity.page_url(obj),
+        )
+        # Refusing a delete is a conflict with existing data, not a malformed request.
+        return page, (409 if found.blocked and request.method == "POST" else 200)
+
+    return view
+
+
+def _restore_view(entity: Removable) -> Callable[..., Any]:
+    @role_required(Role.coordinator)
+    def view(**ids: int) -> Any:
+        obj = db.get_or_404(entity.model, ids[entity.arg])
+        if ConfirmForm().validate_on_submit() and obj.is_retired:
+            impact.restore(db.session, obj)
+            db.session.commit()
+            flash(_text(entity.restored, obj, entity), "success")
+        return redirect(entity.page_url(obj))
+
+    return view
+
+
+for _entity in REMOVABLES:
+    bp.add_url_rule(
+        f"/plan/{_entity.path}/<int:{_entity.arg}>/delete",
+        endpoint=f"{_entity.endpoint}_delete",
+        view_func=_delete_view(_entity),
+        methods=["GET", "POST"],
     )
+    if _entity.retire is not None:
+        bp.add_url_rule(
+            f"/plan/{_entity.path}/<int:{_entity.arg}>/restore",
+            endpoint=f"{_entity.endpoint}_restore",
+            view_func=_restore_view(_entity),
+            methods=["POST"],
+        )

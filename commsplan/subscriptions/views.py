@@ -30,7 +30,9 @@ def _fill(form: SubscriptionForm) -> None:
     ]
     targets += [
         (f"service:{s.id}", _("E-tjänsten %(service)s", service=s.name))
-        for s in db.session.scalars(select(Service).order_by(Service.position, Service.name))
+        for s in db.session.scalars(
+            select(Service).where(Service.in_use()).order_by(Service.position, Service.name)
+        )
     ]
     form.target.choices = targets
 

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from commsplan.auth.models import Role
 from commsplan.plan.models import Dependency, Responsibility, Service, System, UnitKind
 from tests import factories
+from tests.plan.impact_page import affected
 
 
 def _count(session, model) -> int:
@@ -47,8 +48,10 @@ def test_system_in_use_cannot_be_deleted(client, auth, session):
     response = client.post(f"/plan/systems/{system.id}/delete")
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "Ansvarsrad: Webbtidbok × Prosang" in page
-    assert "Beroende: Alla e-tjänster → Prosang" in page
+    assert affected(page) == {
+        "Rader i ansvarstabellen (1)": ["Webbtidbok × Prosang"],
+        "Beroenden (1)": ["Alla e-tjänster → Prosang"],
+    }
     assert _count(session, System) == 1
 
 
@@ -127,8 +130,11 @@ def test_deleting_a_service_says_its_rows_and_dependencies_go_too(client, auth, 
     session.commit()
 
     confirm = client.get(f"/plan/services/{service.id}/delete").get_data(as_text=True)
-    assert "Följande tas också bort" in confirm
-    assert "Ansvarsrad: Journalen × RGS" in confirm and "Beroende: Journalen → RGS" in confirm
+    assert "Tas också bort" in confirm
+    assert affected(confirm) == {
+        "Rader i ansvarstabellen (1)": ["Journalen × RGS"],
+        "Beroenden (1)": ["Journalen → RGS"],
+    }
 
     client.post(f"/plan/services/{service.id}/delete")
     assert _count(session, Service) == 0

@@ -12,6 +12,7 @@ from commsplan.plan.models import (
     UnitKind,
 )
 from tests import factories
+from tests.plan.impact_page import affected
 
 
 def _count(session, model) -> int:
@@ -89,8 +90,10 @@ def test_deleting_a_group_unlinks_its_contacts_and_says_so_first(client, auth, s
     session.commit()
 
     confirm = client.get(f"/plan/stakeholders/{group.id}/delete").get_data(as_text=True)
-    assert "Kopplingen till kontakten Gustav (kontakten finns kvar)" in confirm
-    assert "1 informationsbehov" in confirm
+    assert affected(confirm) == {
+        "Informationsbehov (1)": ["se patientnytta"],
+        "Kontakter i gruppen (kontakterna finns kvar) (1)": ["Gustav"],
+    }
 
     client.post(f"/plan/stakeholders/{group.id}/delete")
     assert _count(session, StakeholderGroup) == 0

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from commsplan.auth.models import Role
 from commsplan.plan.models import Channel, ChannelKind, Responsibility, Unit, UnitKind
 from tests import factories
+from tests.plan.impact_page import affected
 
 
 def _count(session, model) -> int:
@@ -78,10 +79,12 @@ def test_unit_still_referenced_cannot_be_deleted_and_the_page_says_by_what(clien
     ):
         page = response.get_data(as_text=True)
         assert "Det går inte att ta bort" in page
-        assert "Mottagare: EPJ-objektet – Objektledare" in page
-        assert "Kontakt: Frida" in page
-        assert "System: EPJ" in page
-        assert "Ansvarsrad: Journalen × EPJ" in page
+        assert affected(page) == {
+            "Mottagare av information (1)": ["EPJ-objektet – Objektledare"],
+            "Kontakter (1)": ["Frida"],
+            "System som enheten förvaltar (1)": ["EPJ"],
+            "Rader i ansvarstabellen (1)": ["Journalen × EPJ"],
+        }
         assert "Ja, ta bort" not in page
     assert response.status_code == 409
     assert _count(session, Unit) == 1
@@ -127,8 +130,10 @@ def test_channel_used_by_recipients_or_responsibilities_is_not_deleted(client, a
     response = client.post(f"/plan/channels/{channel.id}/delete")
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "Mottagare: Kommunikation – Kommunikationschef" in page
-    assert "Ansvarsrad: Behörigheter × utan system" in page
+    assert affected(page) == {
+        "Mottagare av information (1)": ["Kommunikation – Kommunikationschef"],
+        "Rader i ansvarstabellen (1)": ["Behörigheter × utan system"],
+    }
     assert _count(session, Channel) == 1
 
 
