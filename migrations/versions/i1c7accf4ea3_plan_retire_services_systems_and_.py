@@ -3,7 +3,7 @@
 Old notices keep naming a retired row; see docs/deleting.md.
 
 Revision ID: i1c7accf4ea3
-Revises: f23e72d8caf0
+Revises: a10c0ffee5e5
 Create Date: 2026-12-01 08:59:35.655945
 
 """
@@ -14,7 +14,7 @@ import commsplan.types
 
 # revision identifiers, used by Alembic.
 revision = 'i1c7accf4ea3'
-down_revision = 'f23e72d8caf0'
+down_revision = "a10c0ffee5e5"
 branch_labels = None
 depends_on = None
 
