@@ -1,0 +1,350 @@
+"""Who receives a notice, and why each person is on the list; the audience rules that
+decide it; and the addresses that bounced.
+
+Every feature that mails people about notices (notices today; digests and meeting
+invitations later) calls ``resolve`` with a ``NoticeScope``: this package knows the plan,
+subscriptions and bounces, and nothing about the caller's models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from commsplan.audience.models import AudienceRule
+from commsplan.delivery.models import AddressBounce
+from commsplan.kinds import NoticeKind, Severity, at_least
+from commsplan.kinds.labels import KIND_LABELS, SEVERITY_LABELS
+from commsplan.plan.models import Contact, Recipient, Responsibility, StakeholderGroup, System, Unit
+from commsplan.subscriptions.services import subscribers_for, unsubscribed_addresses
+from commsplan.timeutil import local
+
+# --- what the caller tells us ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListEdit:
+    """The coordinator's own change to a computed list: add (``included``) or remove."""
+
+    email: str
+    name: str = ""
+    contact_id: int | None = None
+    included: bool = True
+
+
+@dataclass(frozen=True)
+class NoticeScope:
+    """What resolution needs to know about a notice."""
+
+    kind: NoticeKind
+    severity: Severity | None = None
+    service_ids: Sequence[int] = ()
+    system_ids: Sequence[int] = ()
+    group_ids: Sequence[int] = ()
+    edits: Sequence[ListEdit] = ()
+
+
+# --- what we answer ----------------------------------------------------------------------
+
+
+@dataclass
+class ResolvedRecipient:
+    email: str
+    name: str = ""
+    contact_id: int | None = None
+    reasons: list[str] = field(default_factory=list)
+    included: bool = True
+    # Why an address is left out (removed by the coordinator, unsubscribed, bounced).
+    excluded_reason: str = ""
+    manual: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.email.lower()
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.found: dict[str, ResolvedRecipient] = {}
+
+    def add(self, email: str, name: str, contact_id: int | None, reason: str) -> ResolvedRecipient:
+        key = email.strip().lower()
+        entry = self.found.get(key)
+        if entry is None:
+            entry = ResolvedRecipient(email=email.strip(), name=name, contact_id=contact_id)
+            self.found[key] = entry
+        if contact_id is not None and entry.contact_id is None:
+            entry.contact_id = contact_id
+            entry.name = entry.name or name
+        if reason and reason not in entry.reasons:
+            entry.reasons.append(reason)
+        return entry
+
+    def add_contact(self, contact: Any, reason: str) -> None:
+        if contact.active:
+            self.add(contact.email, contact.name, contact.id, reason)
+
+    def leave_out(self, keys: Iterable[str], reason: str) -> None:
+        """Keep these addresses on the list, shown as left out with ``reason``."""
+        for key in keys:
+            entry = self.found.get(key)
+            if entry is not None and entry.included:
+                entry.included = False
+                entry.excluded_reason = reason
+
+    def leave_out_contacts(self, contact_ids: set[int], reason: str) -> None:
+        self.leave_out((k for k, e in self.found.items() if e.contact_id in contact_ids), reason)
+
+
+def included(recipients: list[ResolvedRecipient]) -> list[ResolvedRecipient]:
+    return [r for r in recipients if r.included]
+
+
+# --- resolution --------------------------------------------------------------------------
+
+
+def _unit_contacts(session: Session, unit_ids: set[int]) -> dict[int, list[Any]]:
+    """Active contacts per unit as light rows (id, email, name, role, active): a unit may
+    hold thousands of people and full ORM objects would dominate publishing time."""
+    by_unit: dict[int, list[Any]] = {uid: [] for uid in unit_ids}
+    if not unit_ids:
+        return by_unit
+    rows = session.execute(
+        select(Contact.id, Contact.email, Contact.name, Contact.role, Contact.active, Contact.unit_id)
+        .where(Contact.unit_id.in_(unit_ids), Contact.active.is_(True))
+        .order_by(Contact.name)
+    )
+    for row in rows:
+        by_unit[row.unit_id].append(row)
+    return by_unit
+
+
+def _followed(kind: NoticeKind) -> str:
+    # Kept as gettext calls with literal ids so extraction finds them.
+    return {
+        NoticeKind.outage: _("driftstörningar"),
+        NoticeKind.service_window: _("servicefönster"),
+        NoticeKind.release: _("releaser"),
+        NoticeKind.general: _("allmän information"),
+    }[kind]
+
+
+def rule_phrase(rule: AudienceRule, system_names: Sequence[str] = ()) -> str:
+    """ "följer driftstörningar för alla e-tjänster" and the like, for one rule."""
+    what = _followed(rule.kind)
+    if rule.kind is NoticeKind.outage and rule.min_severity is not None:
+        what = _(
+            "%(kind)s (lägst %(severity)s)",
+            kind=what,
+            severity=str(SEVERITY_LABELS[rule.min_severity]).lower(),
+        )
+    if rule.own_systems:
+        if system_names:
+            return _("följer %(kind)s som berör %(systems)s", kind=what, systems=", ".join(system_names))
+        return _("följer %(kind)s som berör det egna systemet", kind=what)
+    if rule.service is not None:
+        return _("följer %(kind)s för %(service)s", kind=what, service=rule.service.name)
+    return _("följer %(kind)s för alla e-tjänster", kind=what)
+
+
+def _touched_systems(scope: NoticeScope, responsibilities: list[Responsibility]) -> set[int]:
+    """The systems a notice touches: those it names, or else those its e-services run
+    against according to the responsibility table."""
+    if scope.system_ids:
+        return set(scope.system_ids)
+    return {r.system_id for r in responsibilities if r.system_id is not None}
+
+
+def _matching_rule(
+    rules: list[AudienceRule], scope: NoticeScope, own_touched: list[str]
+) -> AudienceRule | None:
+    """The rule that puts a row on the list, if any: all e-services first, then the own
+    system, then one named e-service (the order a coordinator reads as most general)."""
+    candidates = [r for r in rules if r.kind is scope.kind]
+    if scope.kind is NoticeKind.outage:
+        candidates = [r for r in candidates if at_least(scope.severity, r.min_severity)]
+    for rule in candidates:
+        if rule.service_id is None and not rule.own_systems:
+            return rule
+    for rule in candidates:
+        if rule.own_systems and own_touched:
+            return rule
+    for rule in candidates:
+        if rule.service_id is not None and rule.service_id in scope.service_ids:
+            return rule
+    return None
+
+
+def resolve(session: Session, scope: NoticeScope) -> list[ResolvedRecipient]:
+    """Everyone who should receive a notice of ``scope``, each with the reasons, sorted by
+    name, the left-out ones last.
+
+    Sources: the responsibility table for the affected services and systems, the system
+    objects of the systems the notice names, the plan's recipients of information as far
+    as their audience rules say, the stakeholder groups chosen for the notice, explicit
+    subscriptions; then per-contact exclusions (unsubscribed, bounced); then the
+    coordinator's own additions and removals, which win over everything else.
+    """
+    collector = _Collector()
+    service_ids = list(scope.service_ids)
+    system_ids = list(scope.system_ids)
+
+    responsibilities: list[Responsibility] = []
+    if service_ids or system_ids:
+        responsibilities = list(
+            session.scalars(
+                select(Responsibility)
+                .where(
+                    or_(
+                        Responsibility.service_id.in_(service_ids),
+                        Responsibility.system_id.in_(system_ids),
+                    )
+                )
+                .options(
+                    selectinload(Responsibility.responsible_unit),
+                    selectinload(Responsibility.system),
+                    selectinload(Responsibility.service),
+                )
+                .order_by(Responsibility.position, Responsibility.id)
+            )
+        )
+    named_systems = (
+        list(session.scalars(select(System).where(System.id.in_(system_ids)).order_by(System.name)))
+        if system_ids
+        else []
+    )
+    recipient_rows = list(
+        session.scalars(
+            select(Recipient).options(selectinload(Recipient.unit)).order_by(Recipient.position, Recipient.id)
+        )
+    )
+    rules_of: dict[int, list[AudienceRule]] = {}
+    for rule in session.scalars(
+        select(AudienceRule).options(selectinload(AudienceRule.service)).order_by(AudienceRule.id)
+    ):
+        rules_of.setdefault(rule.recipient_id, []).append(rule)
+    touched = _touched_systems(scope, responsibilities)
+    touched_by_unit: dict[int, list[str]] = {}
+    if touched:
+        for system in session.scalars(select(System).where(System.id.in_(touched)).order_by(System.name)):
+            if system.object_unit_id is not None:
+                touched_by_unit.setdefault(system.object_unit_id, []).append(system.name)
+
+    unit_ids = {r.responsible_unit_id for r in responsibilities if r.responsible_unit_id}
+    unit_ids |= {s.object_unit_id for s in named_systems if s.object_unit_id}
+    unit_ids |= {r.unit_id for r in recipient_rows if r.id in rules_of}
+    contacts_of = _unit_contacts(session, unit_ids)
+
+    for row in responsibilities:
+        if row.responsible_unit is None:
+            continue
+        target = row.service.name + (f" / {row.system.name}" if row.system else "")
+        reason = _(
+            "Ansvarig enligt ansvarstabellen: %(unit)s för %(target)s",
+            unit=row.responsible_unit.name,
+            target=target,
+        )
+        for contact in contacts_of.get(row.responsible_unit.id, []):
+            collector.add_contact(contact, reason)
+
+    for system in named_systems:
+        if system.object_unit_id:
+            unit = session.get(Unit, system.object_unit_id)
+            reason = _(
+                "Systemobjekt för %(system)s: %(unit)s", system=system.name, unit=unit.name if unit else ""
+            )
+            for contact in contacts_of.get(system.object_unit_id, []):
+                collector.add_contact(contact, reason)
+
+    for row in recipient_rows:
+        own_touched = touched_by_unit.get(row.unit_id, [])
+        rule = _matching_rule(rules_of.get(row.id, []), scope, own_touched)
+        if rule is None:
+            continue
+        unit_contacts = contacts_of.get(row.unit_id, [])
+        # The plan names a role per unit; prefer the people who hold it.
+        holders = [c for c in unit_contacts if c.role.strip().lower() == row.role.strip().lower()]
+        reason = _(
+            "Mottagare av information: %(unit)s – %(rule)s",
+            unit=row.unit.name,
+            rule=rule_phrase(rule, own_touched),
+        )
+        for contact in holders or unit_contacts:
+            collector.add_contact(contact, reason)
+
+    if scope.group_ids:
+        for group in session.scalars(
+            select(StakeholderGroup)
+            .where(StakeholderGroup.id.in_(list(scope.group_ids)))
+            .options(selectinload(StakeholderGroup.contacts))
+            .order_by(StakeholderGroup.position, StakeholderGroup.id)
+        ):
+            reason = _("Intressentgrupp: %(group)s", group=group.name)
+            for contact in group.contacts:
+                collector.add_contact(contact, reason)
+
+    for subscription in subscribers_for(session, scope.kind, service_ids):
+        if subscription.service is not None:
+            reason = _("Prenumererar på %(service)s", service=subscription.service.name)
+        else:
+            reason = _("Prenumererar på %(kind)s", kind=str(KIND_LABELS[scope.kind]).lower())
+        collector.add_contact(subscription.contact, reason)
+
+    _apply_exclusions(session, collector, scope)
+    _apply_edits(collector, scope.edits)
+    return sorted(collector.found.values(), key=lambda r: (not r.included, (r.name or r.email).lower()))
+
+
+def _apply_exclusions(session: Session, collector: _Collector, scope: NoticeScope) -> None:
+    """Per-contact exclusions: the person stays on the list, shown as left out and why.
+
+    Add further exclusions here (e.g. role-based recipients who chose the digest for this
+    kind: ``collector.leave_out_contacts(ids, reason)``).
+    """
+    collector.leave_out(
+        unsubscribed_addresses(session, list(collector.found)), _("Har avregistrerat sig från utskicken")
+    )
+    for key, bounce in bounced_addresses(session, list(collector.found)).items():
+        collector.leave_out(
+            [key],
+            _(
+                "Adressen gick inte att leverera till %(when)s: %(answer)s",
+                when=local(bounce.bounced_at).strftime("%Y-%m-%d %H:%M"),
+                answer=bounce.answer,
+            ),
+        )
+
+
+def _apply_edits(collector: _Collector, edits: Sequence[ListEdit]) -> None:
+    for edit in edits:
+        if edit.included:
+            entry = collector.add(edit.email, edit.name, edit.contact_id, _("Tillagd av samordnare"))
+            entry.included = True
+            entry.excluded_reason = ""
+            entry.manual = True
+        elif edit.email in collector.found:
+            entry = collector.found[edit.email]
+            entry.included = False
+            entry.excluded_reason = _("Borttagen av samordnare")
+            entry.manual = True
+
+
+# --- bounces -----------------------------------------------------------------------------
+
+
+def bounced_addresses(session: Session, emails: Iterable[str]) -> dict[str, AddressBounce]:
+    """The latest permanent refusal of each of ``emails`` (lower case) that has one."""
+    wanted = {e.lower() for e in emails}
+    if not wanted:
+        return {}
+    found: dict[str, AddressBounce] = {}
+    # The table holds only problem addresses: reading it whole beats a huge IN list.
+    for bounce in session.scalars(select(AddressBounce).order_by(AddressBounce.bounced_at, AddressBounce.id)):
+        if bounce.email in wanted:
+            found[bounce.email] = bounce
+    return found
