@@ -7,4 +7,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.audience import models  # noqa: F401
+    from commsplan.audience import models, views  # noqa: F401
+
+    app.register_blueprint(views.bp)

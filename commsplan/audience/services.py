@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.audience.models import AudienceRule
 from commsplan.delivery.models import AddressBounce
 from commsplan.kinds import NoticeKind, Severity, at_least
 from commsplan.kinds.labels import KIND_LABELS, SEVERITY_LABELS
-from commsplan.plan.models import Contact, Recipient, Responsibility, StakeholderGroup, System, Unit
+from commsplan.plan.models import Contact, Recipient, Responsibility, Service, StakeholderGroup, System, Unit
 from commsplan.subscriptions.services import subscribers_for, unsubscribed_addresses
 from commsplan.timeutil import local
 
@@ -332,6 +332,122 @@ def _apply_edits(collector: _Collector, edits: Sequence[ListEdit]) -> None:
             entry.included = False
             entry.excluded_reason = _("Borttagen av samordnare")
             entry.manual = True
+
+
+# --- the matrix "Mottagare × e-tjänst" -----------------------------------------------------
+
+ALL_SERVICES = "all"
+OWN_SYSTEMS = "own"
+# A column of the matrix: ALL_SERVICES, OWN_SYSTEMS or a service id.
+Column = str | int
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One ticked box: ``recipient_id`` follows ``kind`` in ``column``."""
+
+    recipient_id: int
+    column: Column
+    kind: NoticeKind
+
+
+@dataclass
+class MatrixRow:
+    recipient: Recipient
+    # Whether the row may follow "own system": its unit is the object of some system.
+    has_systems: bool
+    system_names: list[str]
+    min_severity: Severity | None = None
+    ticked: set[tuple[Column, NoticeKind]] = field(default_factory=set)
+
+
+@dataclass
+class Matrix:
+    rows: list[MatrixRow]
+    services: list[Service]
+
+
+def _column_of(rule: AudienceRule) -> Column:
+    if rule.own_systems:
+        return OWN_SYSTEMS
+    return rule.service_id if rule.service_id is not None else ALL_SERVICES
+
+
+def matrix(session: Session) -> Matrix:
+    """Every recipient row with the boxes its rules tick, and the e-services as columns."""
+    services = list(session.scalars(select(Service).order_by(Service.position, Service.name)))
+    systems_of: dict[int, list[str]] = {}
+    for system in session.scalars(
+        select(System).where(System.object_unit_id.is_not(None)).order_by(System.name)
+    ):
+        systems_of.setdefault(system.object_unit_id or 0, []).append(system.name)
+    rows = {
+        r.id: MatrixRow(r, r.unit_id in systems_of, systems_of.get(r.unit_id, []))
+        for r in session.scalars(
+            select(Recipient)
+            .join(Recipient.unit)
+            .options(selectinload(Recipient.unit))
+            .order_by(Recipient.position, Unit.name, Recipient.role)
+        )
+    }
+    for rule in session.scalars(select(AudienceRule).order_by(AudienceRule.id)):
+        row = rows.get(rule.recipient_id)
+        if row is None:
+            continue
+        row.ticked.add((_column_of(rule), rule.kind))
+        if rule.kind is NoticeKind.outage and rule.min_severity is not None:
+            row.min_severity = rule.min_severity
+    return Matrix(list(rows.values()), services)
+
+
+def save_matrix(session: Session, specs: Sequence[RuleSpec], thresholds: dict[int, Severity | None]) -> int:
+    """Replace every audience rule by ``specs``; ``thresholds`` holds each row's outage
+    threshold. The caller has checked the ids (``parse_matrix``); returns the rule count."""
+    session.execute(delete(AudienceRule))
+    rules = [
+        AudienceRule(
+            recipient_id=spec.recipient_id,
+            service_id=spec.column if isinstance(spec.column, int) else None,
+            own_systems=spec.column == OWN_SYSTEMS,
+            kind=spec.kind,
+            min_severity=thresholds.get(spec.recipient_id) if spec.kind is NoticeKind.outage else None,
+        )
+        for spec in specs
+    ]
+    session.add_all(rules)
+    session.flush()
+    return len(rules)
+
+
+def row_summary(row: MatrixRow, services: Sequence[Service]) -> str:
+    """What a row receives, in one line: for the plan document."""
+    names = {s.id: s.name for s in services}
+    parts = []
+    for column in [ALL_SERVICES, OWN_SYSTEMS, *names]:
+        kinds = [kind for kind in NoticeKind if (column, kind) in row.ticked]
+        if not kinds:
+            continue
+        what = ", ".join(
+            _followed(k)
+            if k is not NoticeKind.outage or row.min_severity is None
+            else _(
+                "%(kind)s (lägst %(severity)s)",
+                kind=_followed(k),
+                severity=str(SEVERITY_LABELS[row.min_severity]).lower(),
+            )
+            for k in kinds
+        )
+        if column == ALL_SERVICES:
+            parts.append(_("%(kinds)s för alla e-tjänster", kinds=what))
+        elif column == OWN_SYSTEMS:
+            parts.append(
+                _("%(kinds)s som berör %(systems)s", kinds=what, systems=", ".join(row.system_names))
+                if row.system_names
+                else _("%(kinds)s som berör det egna systemet", kinds=what)
+            )
+        else:
+            parts.append(_("%(kinds)s för %(service)s", kinds=what, service=names[column]))
+    return "; ".join(parts)
 
 
 # --- bounces -----------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""The audience rules matrix "Mottagare × e-tjänst"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from commsplan.audience import services
+from commsplan.audience.forms import MatrixForm, cell_name, parse_matrix, severity_name
+from commsplan.auth.models import Role
+from commsplan.extensions import db
+from commsplan.kinds import NoticeKind, Severity
+from commsplan.kinds.labels import SEVERITY_LABELS
+
+bp = Blueprint("audience", __name__)
+
+# Short enough for a cell of the matrix; the column and row are read out with each box.
+SHORT_LABELS = {
+    NoticeKind.outage: _l("Drift"),
+    NoticeKind.service_window: _l("Servicefönster"),
+    NoticeKind.release: _l("Release"),
+    NoticeKind.general: _l("Information"),
+}
+
+
+def _matrix_page(matrix: services.Matrix, form: MatrixForm, errors: list[str], status: int = 200):  # type: ignore[no-untyped-def]
+    return (
+        render_template(
+            "audience/matrix.html",
+            matrix=matrix,
+            form=form,
+            errors=errors,
+            kinds=list(NoticeKind),
+            short_labels=SHORT_LABELS,
+            can_edit=current_user.has_role(Role.coordinator),
+            severities=list(Severity),
+            severity_labels=SEVERITY_LABELS,
+            columns=[
+                (services.ALL_SERVICES, _("alla e-tjänster")),
+                *((s.id, s.name) for s in matrix.services),
+                (services.OWN_SYSTEMS, _("eget system")),
+            ],
+            cell_name=cell_name,
+            severity_name=severity_name,
+            ALL=services.ALL_SERVICES,
+            OWN=services.OWN_SYSTEMS,
+        ),
+        status,
+    )
+
+
+@bp.route("/plan/audience", methods=["GET", "POST"])
+def matrix():
+    # Viewers read the matrix; saving it needs a coordinator (the guard's default for POST).
+    current = services.matrix(db.session)
+    form = MatrixForm()
+    if request.method == "GET":
+        return _matrix_page(current, form, [])
+    if not form.validate_on_submit():
+        return _matrix_page(
+            current, form, [_("Formuläret har gått ut. Ladda om sidan och försök igen.")], 400
+        )
+    parsed = parse_matrix(request.form, current)
+    if parsed.errors:
+        return _matrix_page(current, form, parsed.errors, 400)
+    services.save_matrix(db.session, parsed.specs, parsed.thresholds)
+    db.session.commit()
+    flash(_("Vem får vad är sparat."), "success")
+    return redirect(url_for("audience.matrix"))
