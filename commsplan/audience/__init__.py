@@ -7,6 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.audience import models, views  # noqa: F401
+    from commsplan.audience import models, services, views  # noqa: F401
+    from commsplan.plan.document import register_section
 
     app.register_blueprint(views.bp)
+    register_section(app, "mottagare", services.document_section)

@@ -2,7 +2,8 @@
 
 - Care-giving administrations, private providers and ITC (which runs the e-services)
   follow every kind of notice for every e-service.
-- System objects follow every kind of notice that touches their own system.
+- System objects follow every kind of notice that touches their own system (Listning och
+  ersättning owns no system in the demo and so gets nothing from the plan).
 - Patientnämnden, Smittskyddsenheten, CESÅ, Patientadministration, Barnombudsmannen and
   Barnskyddsteamet follow releases and general information for the e-services that
   concern them: Journalen (what residents and guardians can read in the record) for all
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from commsplan.audience.models import AudienceRule
 from commsplan.kinds import NoticeKind, Severity
-from commsplan.plan.models import Recipient, Service, Unit, UnitKind
+from commsplan.plan.models import Recipient, Service, System, Unit, UnitKind
 
 ALL = tuple(NoticeKind)
 INFORMATION = (NoticeKind.release, NoticeKind.general)
@@ -47,7 +48,7 @@ CONCERNED: dict[str, list[str]] = {
 COMMUNICATION = "Kommunikation"
 
 
-def _rules_for(recipient: Recipient, services: dict[str, Service]) -> list[AudienceRule]:
+def _rules_for(recipient: Recipient, services: dict[str, Service], owners: set[int]) -> list[AudienceRule]:
     unit = recipient.unit
     if unit.name in CARE_GIVERS:
         return [AudienceRule(recipient=recipient, kind=kind) for kind in ALL]
@@ -63,7 +64,7 @@ def _rules_for(recipient: Recipient, services: dict[str, Service]) -> list[Audie
             AudienceRule(recipient=recipient, kind=NoticeKind.release),
             AudienceRule(recipient=recipient, kind=NoticeKind.outage, min_severity=Severity.critical),
         ]
-    if unit.kind is UnitKind.system_object:
+    if unit.kind is UnitKind.system_object and unit.id in owners:
         return [AudienceRule(recipient=recipient, kind=kind, own_systems=True) for kind in ALL]
     return []
 
@@ -71,12 +72,13 @@ def _rules_for(recipient: Recipient, services: dict[str, Service]) -> list[Audie
 def load_audience_demo(session: Session) -> int:
     """Add the demo's rules to recipient rows that have none; returns how many were added."""
     services = {s.name: s for s in session.scalars(select(Service))}
+    owners = set(session.scalars(select(System.object_unit_id).where(System.object_unit_id.is_not(None))))
     with_rules = set(session.scalars(select(AudienceRule.recipient_id).distinct()))
     added = 0
     for recipient in session.scalars(select(Recipient).join(Unit).order_by(Recipient.position, Recipient.id)):
         if recipient.id in with_rules:
             continue
-        rules = _rules_for(recipient, services)
+        rules = _rules_for(recipient, services, owners)
         session.add_all(rules)
         added += len(rules)
     session.flush()

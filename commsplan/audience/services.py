@@ -20,6 +20,7 @@ from commsplan.audience.models import AudienceRule
 from commsplan.delivery.models import AddressBounce
 from commsplan.kinds import NoticeKind, Severity, at_least
 from commsplan.kinds.labels import KIND_LABELS, SEVERITY_LABELS
+from commsplan.plan.document import Block, Cell, Empty, Section, Table
 from commsplan.plan.models import Contact, Recipient, Responsibility, Service, StakeholderGroup, System, Unit
 from commsplan.subscriptions.services import subscribers_for, unsubscribed_addresses
 from commsplan.timeutil import local
@@ -427,15 +428,19 @@ def row_summary(row: MatrixRow, services: Sequence[Service]) -> str:
         kinds = [kind for kind in NoticeKind if (column, kind) in row.ticked]
         if not kinds:
             continue
-        what = ", ".join(
-            _followed(k)
-            if k is not NoticeKind.outage or row.min_severity is None
-            else _(
-                "%(kind)s (lägst %(severity)s)",
-                kind=_followed(k),
-                severity=str(SEVERITY_LABELS[row.min_severity]).lower(),
+        what = (
+            _("alla slags meddelanden")
+            if len(kinds) == len(NoticeKind) and row.min_severity is None
+            else ", ".join(
+                _followed(k)
+                if k is not NoticeKind.outage or row.min_severity is None
+                else _(
+                    "%(kind)s (lägst %(severity)s)",
+                    kind=_followed(k),
+                    severity=str(SEVERITY_LABELS[row.min_severity]).lower(),
+                )
+                for k in kinds
             )
-            for k in kinds
         )
         if column == ALL_SERVICES:
             parts.append(_("%(kinds)s för alla e-tjänster", kinds=what))
@@ -464,3 +469,25 @@ def bounced_addresses(session: Session, emails: Iterable[str]) -> dict[str, Addr
         if bounce.email in wanted:
             found[bounce.email] = bounce
     return found
+
+
+# --- in the plan document ----------------------------------------------------------------
+
+
+def document_section(session: Session) -> Section:
+    """ "Vem får vad": one row per recipient row with what its rules make it receive."""
+    current = matrix(session)
+    rows = [
+        [
+            Cell(row.recipient.unit.name, header=True),
+            Cell(row.recipient.role),
+            Cell(row_summary(row, current.services) or _("Inga meddelanden utifrån planen")),
+        ]
+        for row in current.rows
+    ]
+    blocks: list[Block] = (
+        [Table([_("Mottagare av information"), _("Roll"), _("Får")], rows, caption=_("Vem får vad"))]
+        if rows
+        else [Empty(_("Inga mottagare är inlagda."))]
+    )
+    return Section("vem-far-vad", _("Vem får vad"), blocks)

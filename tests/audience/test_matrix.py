@@ -113,3 +113,16 @@ def test_viewer_reads_but_cannot_save(client, auth, session):
     assert "disabled" in page and "Spara vem får vad" not in page
     assert client.post("/plan/audience", data={f"r{row.id}-all": ["outage"]}).status_code == 403
     assert session.scalar(select(func.count()).select_from(AudienceRule)) == 0
+
+
+def test_plan_document_and_markdown_show_who_gets_what(runner, client, auth):
+    assert runner.invoke(args=["commsplan", "demo"]).exit_code == 0
+    auth.login(Role.viewer)
+    page = client.get("/plan").get_data(as_text=True)
+    markdown = client.get("/plan.md").get_data(as_text=True)
+    for text in (page, markdown):
+        assert "Vem får vad" in text
+        assert "releaser, allmän information för Journalen" in text  # Barnskyddsteamet
+        assert "releaser, driftstörningar (lägst kritisk) för alla e-tjänster" in text  # Kommunikation
+        assert "alla slags meddelanden som berör T4" in text
+    assert page.index('id="mottagare"') < page.index('id="vem-far-vad"') < page.index('id="ansvar')
