@@ -73,6 +73,7 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
 # Secondary navigation beside the account: follow-up, subscriptions and administration.
 TOOLS_MENU: list[tuple[str, LazyString, str, Role]] = [
     ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
+    ("audience.problems", _l("Adresser med problem"), "audience.problems", Role.viewer),
     ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
     ("feeds.subscriptions", _l("Kalendrar"), "feeds.", Role.viewer),
     ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),

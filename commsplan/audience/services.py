@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.audience.models import AudienceRule
@@ -459,13 +460,18 @@ def row_summary(row: MatrixRow, services: Sequence[Service]) -> str:
 
 
 def bounced_addresses(session: Session, emails: Iterable[str]) -> dict[str, AddressBounce]:
-    """The latest permanent refusal of each of ``emails`` (lower case) that has one."""
+    """The latest bounce still flagging each of ``emails`` (lower case) that has one."""
     wanted = {e.lower() for e in emails}
     if not wanted:
         return {}
     found: dict[str, AddressBounce] = {}
     # The table holds only problem addresses: reading it whole beats a huge IN list.
-    for bounce in session.scalars(select(AddressBounce).order_by(AddressBounce.bounced_at, AddressBounce.id)):
+    for bounce in session.scalars(
+        select(AddressBounce)
+        .outerjoin(Contact, Contact.id == AddressBounce.contact_id)
+        .where(_still_flagged())
+        .order_by(AddressBounce.id)
+    ):
         if bounce.email in wanted:
             found[bounce.email] = bounce
     return found
@@ -491,3 +497,56 @@ def document_section(session: Session) -> Section:
         else [Empty(_("Inga mottagare är inlagda."))]
     )
     return Section("vem-far-vad", _("Vem får vad"), blocks)
+
+
+@dataclass(frozen=True)
+class AddressProblem:
+    email: str
+    answer: str
+    bounced_at: datetime
+    contact_id: int | None
+    contact_name: str
+
+
+PROBLEMS_PER_PAGE = 50
+
+
+def _still_flagged() -> Any:
+    """Bounces whose address is still the one in use: a contact whose address a
+    coordinator corrected is no longer flagged by the old address's bounces."""
+    return or_(AddressBounce.contact_id.is_(None), func.lower(Contact.email) == AddressBounce.email)
+
+
+def address_problems(session: Session, page: int = 1) -> tuple[list[AddressProblem], bool]:
+    """One page of flagged addresses, newest bounce first, and whether there is a next page."""
+    latest = select(func.max(AddressBounce.id)).group_by(AddressBounce.email)
+    rows = session.execute(
+        select(AddressBounce, Contact.name)
+        .outerjoin(Contact, Contact.id == AddressBounce.contact_id)
+        .where(AddressBounce.id.in_(latest), _still_flagged())
+        .order_by(AddressBounce.bounced_at.desc(), AddressBounce.id.desc())
+        .offset((max(page, 1) - 1) * PROBLEMS_PER_PAGE)
+        .limit(PROBLEMS_PER_PAGE + 1)
+    ).all()
+    problems = [
+        AddressProblem(b.email, b.answer, b.bounced_at, b.contact_id, name or "")
+        for b, name in rows[:PROBLEMS_PER_PAGE]
+    ]
+    return problems, len(rows) > PROBLEMS_PER_PAGE
+
+
+def address_problem(session: Session, email: str) -> AddressBounce | None:
+    """The latest bounce that still flags ``email``, if any."""
+    return session.scalars(
+        select(AddressBounce)
+        .outerjoin(Contact, Contact.id == AddressBounce.contact_id)
+        .where(AddressBounce.email == email.strip().lower(), _still_flagged())
+        .order_by(AddressBounce.id.desc())
+        .limit(1)
+    ).first()
+
+
+def clear_address_problem(session: Session, email: str) -> int:
+    """The coordinator says the address works again: remove its flag; returns rows removed."""
+    result = session.execute(delete(AddressBounce).where(AddressBounce.email == email.strip().lower()))
+    return result.rowcount or 0

@@ -1,8 +1,8 @@
-"""The audience rules matrix "Mottagare × e-tjänst"."""
+"""The audience rules matrix "Mottagare × e-tjänst" and the addresses with problems."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,8 +11,10 @@ from commsplan.audience import services
 from commsplan.audience.forms import MatrixForm, cell_name, parse_matrix, severity_name
 from commsplan.auth.models import Role
 from commsplan.extensions import db
+from commsplan.forms import ConfirmForm
 from commsplan.kinds import NoticeKind, Severity
 from commsplan.kinds.labels import SEVERITY_LABELS
+from commsplan.redirects import local_path
 
 bp = Blueprint("audience", __name__)
 
@@ -69,3 +71,30 @@ def matrix():
     db.session.commit()
     flash(_("Vem får vad är sparat."), "success")
     return redirect(url_for("audience.matrix"))
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
+@bp.get("/audience/problems")
+def problems():
+    page = _page()
+    rows, has_next = services.address_problems(db.session, page)
+    return render_template(
+        "audience/problems.html", rows=rows, page=page, has_next=has_next, form=ConfirmForm()
+    )
+
+
+@bp.post("/audience/problems/clear")
+def clear_problem():
+    form = ConfirmForm()
+    email = request.form.get("email", "").strip()
+    if not form.validate_on_submit():
+        abort(400, description=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
+    if not email or services.clear_address_problem(db.session, email) == 0:
+        abort(404, description=_("Adressen är inte flaggad."))
+    db.session.commit()
+    flash(_("Flaggan för %(email)s är borttagen; adressen får utskick igen.", email=email), "success")
+    return redirect(local_path(request.form.get("next"), url_for("audience.problems")))
