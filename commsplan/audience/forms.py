@@ -1,4 +1,6 @@
-"""The matrix form: one checkbox per recipient row × column × kind, one threshold per row.
+"""Forms of the audience pages.
+
+The matrix form: one checkbox per recipient row × column × kind, one threshold per row.
 
 The grid's size follows the plan, so it is read from the submitted fields by name rather
 than declared as WTForms fields; ``MatrixForm`` carries the CSRF token.
@@ -12,7 +14,12 @@ import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.datastructures import MultiDict
+from wtforms import HiddenField
+from wtforms.validators import AnyOf
 
 from commsplan.audience.services import ALL_SERVICES, OWN_SYSTEMS, Column, Matrix, RuleSpec
 from commsplan.forms import ConfirmForm
@@ -89,3 +96,18 @@ def parse_matrix(formdata: MultiDict[str, str], matrix: Matrix) -> ParsedMatrix:
             except ValueError:
                 parsed.errors.append(_("%(row)s: okänd typ av meddelande.", row=label))
     return parsed
+
+
+class ContactImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV-fil med kontakter"),
+        validators=[
+            FileRequired(_l("Välj en CSV-fil.")),
+            FileAllowed(["csv", "txt"], _l("Välj en fil som slutar på .csv.")),
+        ],
+    )
+
+
+class ConfirmImportForm(FlaskForm):
+    # "all": only when every row is valid; "valid": skip the bad rows.
+    mode = HiddenField(validators=[AnyOf(["all", "valid"])])

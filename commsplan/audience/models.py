@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import enum
+import uuid
+from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.extensions import db
 from commsplan.kinds import NoticeKind, Severity
 from commsplan.plan.models import Recipient, Service
+from commsplan.timeutil import utcnow
+from commsplan.types import UTCDateTime
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -38,3 +42,20 @@ class AudienceRule(db.Model):
 
     recipient: Mapped[Recipient] = relationship()
     service: Mapped[Service | None] = relationship()
+
+
+class ContactImport(db.Model):
+    """An uploaded contacts CSV waiting for the coordinator's go-ahead after the preview.
+
+    Kept in the database, not in the session or process memory, so the preview and the
+    import can be served by different workers; removed once imported.
+    """
+
+    __tablename__ = "contact_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: uuid.uuid4().hex)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

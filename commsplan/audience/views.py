@@ -1,14 +1,23 @@
-"""The audience rules matrix "Mottagare × e-tjänst" and the addresses with problems."""
+"""The audience rules matrix "Mottagare × e-tjänst", the addresses with problems, and
+contacts in bulk (CSV import with preview, CSV export)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from commsplan.audience import services
-from commsplan.audience.forms import MatrixForm, cell_name, parse_matrix, severity_name
+from commsplan.audience import bulk, services
+from commsplan.audience.forms import (
+    ConfirmImportForm,
+    ContactImportForm,
+    MatrixForm,
+    cell_name,
+    parse_matrix,
+    severity_name,
+)
+from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
@@ -98,3 +107,85 @@ def clear_problem():
     db.session.commit()
     flash(_("Flaggan för %(email)s är borttagen; adressen får utskick igen.", email=email), "success")
     return redirect(local_path(request.form.get("next"), url_for("audience.problems")))
+
+
+# --- contacts in bulk ----------------------------------------------------------------------
+
+PREVIEW_ROWS = 200
+
+
+def _csv_response(body: str, filename: str) -> Response:
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
+@bp.get("/contacts/export.csv")
+def export_contacts():
+    return _csv_response(bulk.export_contacts(db.session), "kontakter.csv")
+
+
+@bp.get("/subscriptions/export.csv")
+def export_subscriptions():
+    return _csv_response(bulk.export_subscriptions(db.session), "prenumerationer.csv")
+
+
+@bp.route("/contacts/import", methods=["GET", "POST"])
+@role_required(Role.coordinator)
+def import_contacts():
+    form = ContactImportForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        data = form.file.data.read(bulk.MAX_BYTES + 1)
+        plan = bulk.plan_import(db.session, data)
+        if not plan.file_errors:
+            upload = bulk.store_upload(db.session, current_user.id, form.file.data.filename or "", data)
+            db.session.commit()
+            return redirect(url_for("audience.import_preview", uid=upload.uid))
+        errors = plan.file_errors
+    status = 400 if request.method == "POST" else 200
+    return render_template("audience/import.html", form=form, errors=errors, columns=bulk.COLUMNS), status
+
+
+@bp.route("/contacts/import/<uid>", methods=["GET", "POST"])
+@role_required(Role.coordinator)
+def import_preview(uid: str):
+    upload = bulk.stored_upload(db.session, uid, current_user.id)
+    if upload is None:
+        abort(404, description=_("Importen finns inte längre. Ladda upp filen igen."))
+    # Checked again against the register as it is now, not as it was at upload.
+    plan = bulk.plan_import(db.session, upload.content)
+    form = ConfirmImportForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit() and plan.rows and (plan.valid or form.mode.data == "valid"):
+            counts = bulk.apply_import(db.session, plan)
+            db.session.delete(upload)
+            db.session.commit()
+            flash(
+                _(
+                    "Importen är klar: %(created)s nya och %(updated)s ändrade kontakter.",
+                    created=counts["create"],
+                    updated=counts["update"],
+                ),
+                "success",
+            )
+            return redirect(url_for("plan.contact_list"))
+        status = 400
+        flash(
+            _("Inget importerades: filen har fel. Rätta den eller importera bara de giltiga raderna."),
+            "error",
+        )
+    changes = [row for row in plan.rows if row.action != "unchanged"]
+    return (
+        render_template(
+            "audience/import_preview.html",
+            upload=upload,
+            plan=plan,
+            changes=changes[:PREVIEW_ROWS],
+            more=max(0, len(changes) - PREVIEW_ROWS),
+            form=form,
+        ),
+        status,
+    )
