@@ -136,15 +136,20 @@ def _followed(kind: NoticeKind) -> str:
     }[kind]
 
 
+def _kind_phrase(kind: NoticeKind, min_severity: Severity | None) -> str:
+    """ "driftstörningar (lägst kritisk)", "releaser" …"""
+    if kind is NoticeKind.outage and min_severity is not None:
+        return _(
+            "%(kind)s (lägst %(severity)s)",
+            kind=_followed(kind),
+            severity=str(SEVERITY_LABELS[min_severity]).lower(),
+        )
+    return _followed(kind)
+
+
 def rule_phrase(rule: AudienceRule, system_names: Sequence[str] = ()) -> str:
     """ "följer driftstörningar för alla e-tjänster" and the like, for one rule."""
-    what = _followed(rule.kind)
-    if rule.kind is NoticeKind.outage and rule.min_severity is not None:
-        what = _(
-            "%(kind)s (lägst %(severity)s)",
-            kind=what,
-            severity=str(SEVERITY_LABELS[rule.min_severity]).lower(),
-        )
+    what = _kind_phrase(rule.kind, rule.min_severity)
     if rule.own_systems:
         if system_names:
             return _("följer %(kind)s som berör %(systems)s", kind=what, systems=", ".join(system_names))
@@ -432,16 +437,7 @@ def row_summary(row: MatrixRow, services: Sequence[Service]) -> str:
         what = (
             _("alla slags meddelanden")
             if len(kinds) == len(NoticeKind) and row.min_severity is None
-            else ", ".join(
-                _followed(k)
-                if k is not NoticeKind.outage or row.min_severity is None
-                else _(
-                    "%(kind)s (lägst %(severity)s)",
-                    kind=_followed(k),
-                    severity=str(SEVERITY_LABELS[row.min_severity]).lower(),
-                )
-                for k in kinds
-            )
+            else ", ".join(_kind_phrase(k, row.min_severity) for k in kinds)
         )
         if column == ALL_SERVICES:
             parts.append(_("%(kinds)s för alla e-tjänster", kinds=what))
