@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from commsplan.audience.demo import load_audience_demo
 from commsplan.cli import commsplan_cli
 from commsplan.extensions import db
 from commsplan.meetings.demo import load_meetings_demo
@@ -16,6 +17,9 @@ def demo_command() -> None:
     """Läs in Region Uppsalas kommunikationsplan och möten som demodata (kan köras flera gånger)."""
     report = load_demo(db.session)
     db.session.flush()
+    rules = load_audience_demo(db.session)
+    if rules:
+        report.added["AudienceRule"] += rules
     meetings = load_meetings_demo(db.session, local(utcnow()).date())
     db.session.commit()
     if report.total == 0 and meetings.created_series == 0:

@@ -63,6 +63,7 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
     ("plan.contact_list", _l("Kontakter"), "plan.contact", Role.viewer),
     ("plan.stakeholder_list", _l("Intressenter"), "plan.stakeholder", Role.viewer),
     ("plan.recipient_list", _l("Mottagare"), "plan.recipient", Role.viewer),
+    ("audience.matrix", _l("Vem får vad"), "audience.matrix", Role.viewer),
     ("plan.channel_list", _l("Kanaler"), "plan.channel", Role.viewer),
     ("plan.service_list", _l("E-tjänster"), "plan.service", Role.viewer),
     ("plan.system_list", _l("System"), "plan.system", Role.viewer),
@@ -72,6 +73,7 @@ MENU: list[tuple[str, LazyString, str, Role]] = [
 # Secondary navigation beside the account: follow-up, subscriptions and administration.
 TOOLS_MENU: list[tuple[str, LazyString, str, Role]] = [
     ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
+    ("audience.problems", _l("Adresser med problem"), "audience.problems", Role.viewer),
     ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
     ("feeds.subscriptions", _l("Kalendrar"), "feeds.", Role.viewer),
     ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from commsplan.audience.models import AudienceRule
 from commsplan.auth.models import Role, User
+from commsplan.kinds import NoticeKind, Severity
 from commsplan.plan.models import (
     Channel,
     ChannelKind,
@@ -74,6 +76,31 @@ def make_recipient(session: Session, **overrides: Any) -> Recipient:
     values = {"role": "Handläggare"}
     values.update(overrides)
     return _save(session, Recipient(**values))
+
+
+def follow(
+    session: Session,
+    recipient: Recipient,
+    kinds: tuple[NoticeKind, ...] = tuple(NoticeKind),
+    *,
+    service: Service | None = None,
+    own_systems: bool = False,
+    min_severity: Severity | None = None,
+) -> list[AudienceRule]:
+    """Audience rules: ``recipient`` follows ``kinds`` for ``service`` (None: all e-services)."""
+    rules = [
+        AudienceRule(
+            recipient=recipient,
+            service=service,
+            own_systems=own_systems,
+            kind=kind,
+            min_severity=min_severity if kind is NoticeKind.outage else None,
+        )
+        for kind in kinds
+    ]
+    session.add_all(rules)
+    session.flush()
+    return rules
 
 
 def make_system(session: Session, **overrides: Any) -> System:

@@ -100,3 +100,19 @@ class OutboxItem(db.Model):
             postgresql_where=text(PENDING_PREDICATE),
         ),
     )
+
+
+class AddressBounce(db.Model):
+    """A permanent refusal (5xx) of one address, written by the worker in the same commit
+    that marks the outbox item failed. Keyed by the address, not the contact: once a
+    coordinator corrects the contact's address, the old rows no longer match anyone.
+    """
+
+    __tablename__ = "address_bounce"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)  # lower case
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    outbox_item_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_item.id", ondelete="SET NULL"))
+    answer: Mapped[str] = mapped_column(Text, default="")
+    bounced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -46,11 +46,17 @@ from email.utils import formataddr
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, and_, bindparam, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.mime import MessageTemplate, Recipient
-from commsplan.delivery.models import PENDING_PREDICATE, DeliveryState, OutboxItem, OutgoingMessage
+from commsplan.delivery.models import (
+    PENDING_PREDICATE,
+    AddressBounce,
+    DeliveryState,
+    OutboxItem,
+    OutgoingMessage,
+)
 from commsplan.delivery.services import INVALID_ADDRESS_ERROR, valid_address
 from commsplan.timeutil import utcnow
 
@@ -337,6 +343,8 @@ class _Outcome:
     sent: list[int] = field(default_factory=list)
     retrying: list[tuple[int, datetime, str]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    # The subset of ``failed`` the server refused permanently (5xx): the address is flagged.
+    bounced: list[tuple[int, str]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
     last_accepted: float | None = None
 
@@ -414,6 +422,11 @@ _MARK_FAILED = (
     .where(ITEMS.c.id == bindparam("b_id"), _OURS)
     .values(state=DeliveryState.failed, next_attempt_at=None, last_error=bindparam("b_error"))
 )
+# Permanently refused rows still ours, and the flag each one puts on its address.
+_BOUNCED_ROWS = select(ITEMS.c.id, ITEMS.c.to_address, ITEMS.c.contact_id).where(
+    ITEMS.c.id.in_(bindparam("ids", expanding=True)), _OURS
+)
+_INSERT_BOUNCE = insert(AddressBounce.__table__)
 # Not attempted (stopping, or it waited too long): queued again, attempt given back.
 _RELEASE = (
     update(ITEMS)
@@ -543,6 +556,9 @@ class Deliverer:
             outcome.last_accepted = payload
         elif kind == "failed":
             outcome.failed.append((item.id, payload))
+        elif kind == "bounced":
+            outcome.failed.append((item.id, payload))
+            outcome.bounced.append((item.id, payload))
         elif kind == "released":
             outcome.released.append(item.id)
         else:
@@ -612,7 +628,7 @@ class Deliverer:
             return item, "retry", str(exc)
         except (OSError, smtplib.SMTPException) as exc:
             error = _describe(exc)
-            return item, ("failed" if _is_permanent(exc) else "retry"), error
+            return item, ("bounced" if _is_permanent(exc) else "retry"), error
         return item, "sent", time.monotonic()
 
     # -- database ------------------------------------------------------------------
@@ -647,6 +663,8 @@ class Deliverer:
                 _MARK_RETRYING,
                 [{"b_id": i, "claimer": claimer, "b_next": t, "b_error": e} for i, t, e in outcome.retrying],
             )
+        if outcome.bounced:
+            self._record_bounces(session, claimer, outcome.bounced, now)
         if outcome.failed:
             session.execute(
                 _MARK_FAILED, [{"b_id": i, "claimer": claimer, "b_error": e} for i, e in outcome.failed]
@@ -655,6 +673,27 @@ class Deliverer:
             session.execute(_RELEASE, {"ids": outcome.released, "claimer": claimer})
         if commit:
             session.commit()
+
+    def _record_bounces(
+        self, session: Session, claimer: str, bounced: list[tuple[int, str]], now: datetime
+    ) -> None:
+        """Flag the refused addresses, in the commit that marks their items failed."""
+        answers = dict(bounced)
+        rows = session.execute(_BOUNCED_ROWS, {"ids": list(answers), "claimer": claimer}).all()
+        if rows:
+            session.execute(
+                _INSERT_BOUNCE,
+                [
+                    {
+                        "email": row.to_address.strip().lower(),
+                        "contact_id": row.contact_id,
+                        "outbox_item_id": row.id,
+                        "answer": answers[row.id][:2000],
+                        "bounced_at": now,
+                    }
+                    for row in rows
+                ],
+            )
 
     def _templates_for(self, session: Session, batch: Sequence[Claimed]) -> dict[int, MessageTemplate | str]:
         """The rendered template (or why it cannot be built) for each message in ``batch``."""

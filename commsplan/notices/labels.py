@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from commsplan.notices.models import NoticeKind, NoticeStatus, OutageState, Severity, UpdateKind
-
-KIND_LABELS = {
-    NoticeKind.release: _l("Release"),
-    NoticeKind.service_window: _l("Planerat servicefönster"),
-    NoticeKind.outage: _l("Driftstörning"),
-    NoticeKind.general: _l("Information"),
-}
+from commsplan.kinds.labels import KIND_LABELS as KIND_LABELS
+from commsplan.kinds.labels import SEVERITY_LABELS as SEVERITY_LABELS
+from commsplan.notices.models import NoticeStatus, OutageState, UpdateKind
 
 STATUS_LABELS = {
     NoticeStatus.draft: _l("Utkast"),
     NoticeStatus.published: _l("Publicerat"),
     NoticeStatus.closed: _l("Avslutat"),
     NoticeStatus.cancelled: _l("Inställt"),
-}
-
-SEVERITY_LABELS = {
-    Severity.low: _l("Låg"),
-    Severity.medium: _l("Medel"),
-    Severity.high: _l("Hög"),
-    Severity.critical: _l("Kritisk"),
 }
 
 OUTAGE_STATE_LABELS = {

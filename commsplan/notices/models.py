@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.auth.models import User
 from commsplan.extensions import db
+from commsplan.kinds import NoticeKind, Severity
 from commsplan.plan.models import Service, StakeholderGroup, System
 from commsplan.timeutil import utcnow
 from commsplan.types import UTCDateTime, link_table
@@ -37,25 +38,11 @@ def new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class NoticeKind(enum.Enum):
-    release = "release"
-    service_window = "service_window"
-    outage = "outage"
-    general = "general"
-
-
 class NoticeStatus(enum.Enum):
     draft = "draft"
     published = "published"
     closed = "closed"
     cancelled = "cancelled"
-
-
-class Severity(enum.Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
 
 
 class OutageState(enum.Enum):

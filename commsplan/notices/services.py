@@ -16,6 +16,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from commsplan.audience.services import ListEdit, NoticeScope, ResolvedRecipient, included, resolve
 from commsplan.auth.models import User
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.notices.mail import build_message, one_line
@@ -30,8 +31,8 @@ from commsplan.notices.models import (
     Severity,
     UpdateKind,
 )
-from commsplan.notices.recipients import ResolvedRecipient, included, resolve_recipients
 from commsplan.plan.models import Contact, Service, StakeholderGroup, System
+from commsplan.subscriptions.services import unsubscribe_links
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 SCHEDULER_NAME = "Schemaläggaren"
@@ -186,8 +187,20 @@ def missing_for_publish(notice: Notice) -> dict[str, str]:
 # --- recipients --------------------------------------------------------------------------
 
 
+def audience_scope(notice: Notice) -> NoticeScope:
+    """What recipient resolution needs to know about ``notice``."""
+    return NoticeScope(
+        kind=notice.kind,
+        severity=notice.severity,
+        service_ids=[s.id for s in notice.services],
+        system_ids=[s.id for s in notice.systems],
+        group_ids=[g.id for g in notice.groups],
+        edits=[ListEdit(e.email, e.name, e.contact_id, e.included) for e in notice.audience_edits],
+    )
+
+
 def recipients(session: Session, notice: Notice) -> list[ResolvedRecipient]:
-    return resolve_recipients(session, notice)
+    return resolve(session, audience_scope(notice))
 
 
 def add_recipient(session: Session, notice: Notice, email: str, name: str = "") -> AudienceEdit:
@@ -235,8 +248,6 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 
 
 def _addressees(people: list[ResolvedRecipient]) -> Any:
-    from commsplan.subscriptions.services import unsubscribe_links
-
     link = unsubscribe_links()
     for person in people:
         yield Addressee(
@@ -250,7 +261,7 @@ def _addressees(people: list[ResolvedRecipient]) -> Any:
 
 def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> int:
     session.flush()
-    people = included(resolve_recipients(session, notice))
+    people = included(recipients(session, notice))
     message = build_message(notice, event, update)
     count = enqueue(session, message, _addressees(people))
     if update is not None:

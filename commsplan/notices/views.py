@@ -11,6 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from commsplan.audience.services import included
 from commsplan.auth.guard import public
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
@@ -34,7 +35,6 @@ from commsplan.notices.labels import (
 )
 from commsplan.notices.markup import render_markdown
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
-from commsplan.notices.recipients import included
 from commsplan.plan.models import Service, StakeholderGroup, System
 from commsplan.timeutil import STOCKHOLM, utcnow
 

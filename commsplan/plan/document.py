@@ -8,10 +8,12 @@ this structure, so the printed page and the download can never say different thi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -315,8 +317,26 @@ def _checklist(plan: Plan) -> Section:
     return Section("checklista", _("Att tänka på vid olika aktivitetsinsatser"), [table])
 
 
-def build_document(session: Session, plan: Plan) -> Document:
-    """The whole plan, section by section, in the order of the original document."""
+# A feature that adds to the plan (e.g. audience: who gets what) registers a section
+# builder placed after one of ours, so ``plan`` never imports the feature.
+SectionBuilder = Callable[[Session], Section]
+EXTENSION_KEY = "commsplan_document_sections"
+
+
+def register_section(app: Flask, after: str, builder: SectionBuilder) -> None:
+    """Show ``builder``'s section in the plan document after the section ``after``."""
+    app.extensions.setdefault(EXTENSION_KEY, {}).setdefault(after, []).append(builder)
+
+
+def registered_sections(app: Flask) -> Mapping[str, Sequence[SectionBuilder]]:
+    return app.extensions.get(EXTENSION_KEY, {})
+
+
+def build_document(
+    session: Session, plan: Plan, extra: Mapping[str, Sequence[SectionBuilder]] | None = None
+) -> Document:
+    """The whole plan, section by section, in the order of the original document;
+    ``extra`` sections (from ``registered_sections``) follow the section they name."""
     sections = [
         Section("syfte", _("Syfte"), _text_blocks(plan.purpose) or [Empty(_("Syftet är inte ifyllt."))]),
         _stakeholders(session, plan),
@@ -333,6 +353,12 @@ def build_document(session: Session, plan: Plan) -> Document:
         _collaboration(session, plan),
         _checklist(plan),
     ]
+    if extra:
+        sections = [
+            added
+            for section in sections
+            for added in [section, *(b(session) for b in extra.get(section.anchor, []))]
+        ]
     return Document(plan.title, plan.region, plan.version, plan.updated_at, sections)
 
 

@@ -20,7 +20,7 @@ from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.integrity import services as impact
 from commsplan.plan import document_services as services
-from commsplan.plan.document import build_document, to_markdown
+from commsplan.plan.document import build_document, registered_sections, to_markdown
 from commsplan.plan.document_forms import (
     ChecklistQuestionForm,
     CollaborationForm,
@@ -74,7 +74,7 @@ def document():
         return render_template("plan/document_empty.html", can_edit=_can_edit())
     return render_template(
         "plan/document.html",
-        doc=build_document(db.session, plan),
+        doc=build_document(db.session, plan, registered_sections(current_app)),
         can_edit=_can_edit(),
         edit_links=_edit_links(),
     )
@@ -91,7 +91,10 @@ def document_markdown():
     plan = current_plan(db.session)
     if plan is None:
         abort(404, description=_("Det finns ingen plan att ladda ner ännu."))
-    response = Response(to_markdown(build_document(db.session, plan)), mimetype="text/markdown")
+    response = Response(
+        to_markdown(build_document(db.session, plan, registered_sections(current_app))),
+        mimetype="text/markdown",
+    )
     response.headers["Content-Type"] = "text/markdown; charset=utf-8"
     response.headers.set("Content-Disposition", "attachment", filename=_filename(plan.region))
     return response

@@ -8,7 +8,7 @@ from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.extensions import db
-from commsplan.notices.models import NoticeKind
+from commsplan.kinds import NoticeKind
 from commsplan.plan.models import Contact, Service
 from commsplan.timeutil import utcnow
 from commsplan.types import UTCDateTime

@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, Signer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from commsplan.notices.models import NoticeKind
+from commsplan.kinds import NoticeKind
 from commsplan.plan.models import Contact, Service
 from commsplan.subscriptions.models import Subscription, Unsubscribe
 

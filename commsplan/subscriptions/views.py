@@ -9,8 +9,8 @@ from sqlalchemy import select
 from commsplan.auth.guard import public
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
-from commsplan.notices.labels import KIND_LABELS
-from commsplan.notices.models import NoticeKind
+from commsplan.kinds import NoticeKind
+from commsplan.kinds.labels import KIND_LABELS
 from commsplan.plan.models import Contact, Service
 from commsplan.subscriptions import services
 from commsplan.subscriptions.forms import SubscriptionForm

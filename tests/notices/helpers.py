@@ -38,7 +38,8 @@ def small_plan(session: Session) -> SmallPlan:
     epj = factories.make_system(session, name="EPJ", object_unit=epj_object)
     t4 = factories.make_system(session, name="T4")
     session.add(Responsibility(service=journalen, system=t4, responsible_unit=itc, contact_route="Easit"))
-    factories.make_recipient(session, unit=nvh, role="E-hälsostrateg")
+    # The strategist's row follows every kind of notice for every e-service.
+    factories.follow(session, factories.make_recipient(session, unit=nvh, role="E-hälsostrateg"))
     ops = factories.make_contact(session, name="Drift ITC", email="drift@example.org", unit=itc)
     epj_lead = factories.make_contact(
         session, name="Objektledare EPJ", email="epj@example.org", unit=epj_object

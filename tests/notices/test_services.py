@@ -60,7 +60,7 @@ def test_recipients_come_from_plan_with_reasons(session):
     assert people["epj@example.org"].reasons == ["Systemobjekt för EPJ: EPJ-objektet"]
     # The plan names the role that receives for the unit; the other person there is not asked.
     assert people["strateg@example.org"].reasons == [
-        "Mottagare av information: Nära vård och hälsa (E-hälsostrateg)"
+        "Mottagare av information: Nära vård och hälsa – följer driftstörningar för alla e-tjänster"
     ]
     assert people["chef@example.org"].reasons == ["Intressentgrupp: Vårdgivare – chefer"]
     assert people["fan@example.org"].reasons == ["Prenumererar på Journalen"]
@@ -179,7 +179,7 @@ def test_publish_failing_midway_leaves_nothing(session, monkeypatch):
 
         return sign
 
-    monkeypatch.setattr(subscription_services, "unsubscribe_links", flaky_links)
+    monkeypatch.setattr(services, "unsubscribe_links", flaky_links)
     with pytest.raises(RuntimeError):
         services.publish(session, notice, None)
     session.rollback()

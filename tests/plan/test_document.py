@@ -26,6 +26,7 @@ SECTION_ORDER = [
     "Kommunikationsmål",
     "Kommunikationskanaler",
     "Mottagare av information",
+    "Vem får vad",  # added by the audience package
     "Kontakter och ansvar per tjänst",
     "Informationsspridning och ansvarsfördelning",
     "Samverkan inom Region Uppsala",
