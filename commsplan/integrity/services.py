@@ -67,6 +67,8 @@ from commsplan.plan.models import (
     Unit,
     contact_stakeholder_group,
 )
+from commsplan.audience.models import AudienceRule
+from commsplan.delivery.models import AddressBounce
 from commsplan.subscriptions.models import Subscription
 from commsplan.timeutil import utcnow
 
@@ -336,6 +338,15 @@ REFERENCES: list[Reference] = [
         lambda o: o.to_address,
         lambda o: Link("delivery.message_delivery", {"message_id": o.message_id}),
     ),
+    Reference(
+        Contact,
+        AddressBounce.contact_id,
+        AddressBounce,
+        Effect.detached,
+        _l("Adresser med problem (flaggan finns kvar för adressen)"),
+        lambda b: b.email,
+        lambda _b: Link("audience.problems", {}),
+    ),
     # --- systems
     Reference(
         System,
@@ -382,6 +393,15 @@ REFERENCES: list[Reference] = [
         _l("Prenumerationer på e-tjänsten"),
         _subscription_label,
         lambda s: _contact_link(s.contact),
+    ),
+    Reference(
+        Service,
+        AudienceRule.service_id,
+        AudienceRule,
+        Effect.removed,
+        _l("Regler i Vem får vad för e-tjänsten"),
+        lambda r: r.recipient.unit.name,
+        lambda _r: Link("audience.matrix", {}),
     ),
     *_notice_references(Service, notice_service, "service_id"),
 ]
