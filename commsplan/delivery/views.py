@@ -7,10 +7,9 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from commsplan.auth.models import Role
+from commsplan.auth.guard import may
 from commsplan.delivery import services
 from commsplan.delivery.models import DeliveryState, OutgoingMessage
 from commsplan.extensions import db
@@ -132,7 +131,7 @@ def _render_detail(
             retry_url=retry_url,
             source_url=source_url,
             form=ConfirmForm(),
-            can_retry=current_user.has_role(Role.coordinator),
+            can_retry=may("delivery.retry_source"),
         ),
         status,
     )

@@ -8,11 +8,10 @@ from email.utils import format_datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commsplan.auth.guard import public, role_required
+from commsplan.auth.guard import may, public, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.feeds import invitations, services
@@ -121,7 +120,7 @@ def feed_links(kind: str, target_id: int = REGION_TARGET) -> FeedLinks:
 
 
 def can_manage_feeds() -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role(Role.coordinator))
+    return may("feeds.create_token")
 
 
 @bp.app_context_processor

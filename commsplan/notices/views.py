@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from commsplan.auth.guard import public
+from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.notices import feed, services
@@ -211,6 +211,7 @@ def _delivery_url(notice: Notice) -> str | None:
 
 
 @bp.route("/<int:notice_id>/recipients", methods=["GET", "POST"])
+@readable
 def notice_recipients(notice_id: int):
     notice = _notice_or_404(notice_id)
     form = AddRecipientForm()
