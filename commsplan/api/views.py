@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from commsplan.api import schemas
 from commsplan.api import services as token_services
+from commsplan.api.messages import translate
 from commsplan.api.models import ApiToken
 from commsplan.auth.guard import SAFE_METHODS, required_role_for, role_required
 from commsplan.auth.models import Role, User
@@ -28,6 +29,15 @@ bp = Blueprint(
     url_prefix="/api/v1",
     description="Meddelanden om releaser, servicefönster och driftstörningar.",
 )
+
+
+def _translated(errors: Any) -> Any:
+    """The same nesting, with every library message in the request's language."""
+    if isinstance(errors, dict):
+        return {key: _translated(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_translated(value) for value in errors]
+    return translate(errors) if isinstance(errors, str) else errors
 
 
 def _flatten(errors: Any, path: str = "") -> list[str]:
@@ -53,7 +63,7 @@ def _flatten(errors: Any, path: str = "") -> list[str]:
 def api_error(error: HTTPException):  # type: ignore[no-untyped-def]
     code = error.code or 500
     data = getattr(error, "data", None) or {}
-    errors = data.get("errors") or data.get("messages")
+    errors = _translated(data.get("errors") or data.get("messages"))
     if errors:
         message = "; ".join(_flatten(errors))
     elif data.get("message"):

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.routing import BuildError
 
 from commsplan.auth.guard import may
@@ -198,7 +199,14 @@ def message_delivery(message_id: int):
 
 def _after_retry(count: int, target: str):
     if count:
-        flash(_("%(count)d mottagare står i kö igen och skickas strax.", count=count), "success")
+        flash(
+            ngettext(
+                "%(num)d mottagare står i kö igen och skickas strax.",
+                "%(num)d mottagare står i kö igen och skickas strax.",
+                count,
+            ),
+            "success",
+        )
     else:
         flash(_("Det fanns inga misslyckade utskick att försöka igen."), "info")
     return redirect(target)

@@ -8,6 +8,7 @@ from email.utils import format_datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -267,7 +268,14 @@ def invite(series_id: int):
             return redirect(back)
         queued = invitations.send_invitations(db.session, series)
         db.session.commit()
-        flash(_("%(count)d inbjudningar lades i utkorgen och skickas nu.", count=queued), "success")
+        flash(
+            ngettext(
+                "%(num)d inbjudan lades i utkorgen och skickas nu.",
+                "%(num)d inbjudningar lades i utkorgen och skickas nu.",
+                queued,
+            ),
+            "success",
+        )
         return redirect(back)
     return render_template(
         "feeds/invite.html", series=series, plan=plan, form=form, cancel_url=back, local=local
@@ -284,7 +292,12 @@ def send_updates(series_id: int):
         queued = invitations.send_series_updates(db.session, series)
         db.session.commit()
         if queued:
-            flash(_("%(count)d uppdateringar lades i utkorgen.", count=queued), "success")
+            flash(
+                ngettext(
+                    "%(num)d uppdatering lades i utkorgen.", "%(num)d uppdateringar lades i utkorgen.", queued
+                ),
+                "success",
+            )
         else:
             flash(_("Inga ändringar att skicka: alla inbjudna har den senaste versionen."), "info")
     return redirect(_safe_next(url_for("feeds.subscriptions")))

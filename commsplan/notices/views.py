@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -286,7 +287,11 @@ def publish_notice(notice_id: int):
             else:
                 db.session.commit()
                 flash(
-                    _("Meddelandet är publicerat och skickas till %(count)d mottagare.", count=count),
+                    ngettext(
+                        "Meddelandet är publicerat och skickas till %(num)d mottagare.",
+                        "Meddelandet är publicerat och skickas till %(num)d mottagare.",
+                        count,
+                    ),
                     "success",
                 )
                 return redirect(url_for("notices.notice_detail", notice_id=notice.id))
@@ -317,7 +322,12 @@ def post_update(notice_id: int):
         else:
             db.session.commit()
             flash(
-                _("Uppdateringen skickas till %(count)d mottagare.", count=update.recipient_count), "success"
+                ngettext(
+                    "Uppdateringen skickas till %(num)d mottagare.",
+                    "Uppdateringen skickas till %(num)d mottagare.",
+                    update.recipient_count,
+                ),
+                "success",
             )
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200
@@ -340,7 +350,14 @@ def _finish(notice_id: int, action: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
         db.session.commit()
         done = _("Meddelandet är avslutat.") if action == "close" else _("Meddelandet är inställt.")
-        flash(done + " " + _("%(count)d mottagare får besked.", count=update.recipient_count), "success")
+        flash(
+            done
+            + " "
+            + ngettext(
+                "%(num)d mottagare får besked.", "%(num)d mottagare får besked.", update.recipient_count
+            ),
+            "success",
+        )
         return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200
     return render_template("notices/finish.html", notice=notice, form=form, action=action), status
@@ -382,7 +399,12 @@ def reschedule_notice(notice_id: int):
         else:
             db.session.commit()
             flash(
-                _("Den nya tiden skickas till %(count)d mottagare.", count=update.recipient_count), "success"
+                ngettext(
+                    "Den nya tiden skickas till %(num)d mottagare.",
+                    "Den nya tiden skickas till %(num)d mottagare.",
+                    update.recipient_count,
+                ),
+                "success",
             )
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200

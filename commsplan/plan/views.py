@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
@@ -357,7 +358,11 @@ def stakeholder_edit(group_id: int):
 @role_required(Role.coordinator)
 def stakeholder_delete(group_id: int):
     group = db.get_or_404(StakeholderGroup, group_id)
-    also_removed = [_("%(count)s informationsbehov", count=len(group.needs))] if group.needs else []
+    also_removed = (
+        [ngettext("%(num)d informationsbehov", "%(num)d informationsbehov", len(group.needs))]
+        if group.needs
+        else []
+    )
     also_removed += [
         _("Kopplingen till kontakten %(name)s (kontakten finns kvar)", name=c.name) for c in group.contacts
     ]
