@@ -193,6 +193,8 @@ def test_every_reachable_page_renders_accessibly_in_swedish(app, client, auth, d
         assert page.unlabelled() == [], (url, page.unlabelled())
         assert page.external_assets == [], (url, page.external_assets)
         assert page.images_without_alt == 0, url
+        # The DOS law and GDPR pages are linked from every page's footer.
+        assert {"/accessibility", "/privacy"} <= set(page.links), url
         if found := raw_codes(page):
             problems.append((url, found))
 
