@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
 import commsplan
 from commsplan.auth.models import Role
 from commsplan.meetings.demo import AGENDA_1177
+from commsplan.notices import services as notice_services
+from commsplan.notices.models import NoticeKind
+from commsplan.plan.models import Service
+from tests.notices.helpers import make_notice
 
 ENGLISH_PO = Path(commsplan.__file__).parent / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # Text in these elements is code or data the user typed, not interface text.
@@ -153,9 +158,16 @@ def simple_get_urls(app) -> list[str]:
 
 
 @pytest.fixture
-def demo_loaded(runner):
+def demo_loaded(runner, session):
+    """The demo plan, plus notices in each state so notice and delivery pages are crawled."""
     result = runner.invoke(args=["commsplan", "demo"])
     assert result.exit_code == 0, result.output
+    services_ids = list(session.scalars(select(Service.id).order_by(Service.id).limit(2)))
+    make_notice(session, NoticeKind.outage, title="Utkast om Journalen", service_ids=services_ids)
+    for kind in (NoticeKind.outage, NoticeKind.service_window, NoticeKind.release):
+        published = make_notice(session, kind, service_ids=services_ids)
+        notice_services.publish(session, published, None)
+    session.commit()
 
 
 NOT_PAGES = (".md", ".ics", ".atom", ".csv", ".json", "/logout", "/static/", "/api/")

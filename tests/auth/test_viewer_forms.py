@@ -12,7 +12,7 @@ from werkzeug.routing.converters import AnyConverter
 
 from commsplan.auth.guard import SAFE_METHODS, required_role_for
 from commsplan.auth.models import Role
-from tests.test_pages import NOT_PAGES, audit, simple_get_urls
+from tests.test_pages import NOT_PAGES, audit, demo_loaded, simple_get_urls  # noqa: F401 – fixture
 
 
 def _sample_arguments(rule: Rule) -> dict[str, object]:
@@ -88,15 +88,8 @@ class PostForms(HTMLParser):
             self.actions.append(a.get("action") or "")
 
 
-@pytest.fixture
-def demo_loaded(runner):
-    result = runner.invoke(args=["commsplan", "demo"])
-    assert result.exit_code == 0, result.output
-
-
-def test_a_viewer_crawl_finds_no_links_to_forbidden_pages_and_no_buttons_that_post(
-    app, client, auth, demo_loaded
-):
+@pytest.mark.usefixtures("demo_loaded")
+def test_a_viewer_crawl_finds_no_links_to_forbidden_pages_and_no_buttons_that_post(app, client, auth):
     auth.login(Role.viewer)
     adapter = app.url_map.bind("localhost")
     queue = [("/", "start"), *((u, "url map") for u in simple_get_urls(app))]
