@@ -92,11 +92,11 @@ def authenticate() -> None:
     if scheme.lower() == "bearer" and token.strip():
         user = token_services.authenticate(db.session, token.strip())
     if user is None:
-        abort(401, message="Saknad eller ogiltig token. Skicka Authorization: Bearer <token>.")
+        abort(401, message=_("Saknad eller ogiltig token. Skicka Authorization: Bearer <token>."))
     view = current_app.view_functions.get(request.endpoint or "")
     required = required_role_for(view, request.method) if view else Role.viewer
     if required is not None and not user.has_role(required):
-        abort(403, message="Token hör till ett konto som inte får göra det här.")
+        abort(403, message=_("Token hör till ett konto som inte får göra det här."))
     g.api_user = user
     db.session.commit()  # last_used_at
 
@@ -108,7 +108,7 @@ def _api_user() -> User:
 def _notice(notice_id: int) -> Notice:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
-        abort(404, message=f"Meddelande {notice_id} finns inte.")
+        abort(404, message=_("Meddelande %(id)s finns inte.", id=notice_id))
     return notice
 
 

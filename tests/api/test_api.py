@@ -306,3 +306,17 @@ def test_every_marshmallow_message_has_a_catalogued_text():
         templates |= {v for k, v in vars(cls).items() if k.startswith(("message", "default_message"))}
     missing = {t for t in templates if t not in TEMPLATES}
     assert missing == set()
+
+
+def test_api_errors_of_our_own_follow_accept_language(client, session):
+    token = _token(session)
+    assert (
+        client.get("/api/v1/notices/999", headers=_h(token)).json["message"] == "Meddelande 999 finns inte."
+    )
+    english = client.get("/api/v1/notices/999", headers={**_h(token), "Accept-Language": "en-GB,en;q=0.8"})
+    assert english.json["message"] == "Notice 999 does not exist."
+    assert (
+        client.get("/api/v1/notices", headers={"Accept-Language": "en"})
+        .json["message"]
+        .startswith("Missing or invalid token")
+    )
