@@ -18,8 +18,9 @@ from werkzeug.serving import make_server
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.meetings.models import MeetingSeries, Occurrence
+from commsplan.notices.models import Notice, NoticeStatus
 from tests import factories
-from tests.test_pages import simple_get_urls
+from tests.test_pages import demo_loaded, simple_get_urls  # noqa: F401 – demo_loaded: a fixture
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
 
@@ -29,10 +30,9 @@ NOT_HTML = (".md", ".ics", ".atom", ".csv", ".json", "/static/", "/api/", "/heal
 
 
 @pytest.fixture
-def live_url(app, runner) -> Iterator[str]:
-    """The test app served over HTTP on loopback, with the demo plan loaded."""
-    result = runner.invoke(args=["commsplan", "demo"])
-    assert result.exit_code == 0, result.output
+def live_url(app, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test app served over HTTP on loopback, with the demo plan and a few notices."""
+    request.getfixturevalue("demo_loaded")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -60,6 +60,14 @@ def _main_pages(app) -> list[str]:
         [f"/meetings/{series.id}", f"/meetings/occurrences/{occurrence.id}"] if series and occurrence else []
     )
     pages = [url for url in simple_get_urls(app) if not any(m in url for m in NOT_HTML)]
+    notice = db.session.scalars(select(Notice).where(Notice.status == NoticeStatus.published)).first()
+    if notice is not None:
+        detail += [
+            f"/notices/{notice.id}",
+            f"/notices/{notice.id}/recipients",
+            f"/delivery/notice/{notice.id}",
+        ]
+        detail += [f"/status/{notice.uid}"]
     return ["/", *pages, *detail]
 
 
@@ -82,3 +90,4 @@ def test_no_page_scrolls_sideways_at_390_px(app, live_url, phone):
             too_wide.append((path, width))
     assert too_wide == [], "\n".join(f"{path}: {width} px" for path, width in too_wide)
     assert len(pages) >= 25, pages
+    assert any(path.startswith("/delivery/notice/") for path in pages), pages
