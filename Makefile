@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PO_FILES := $(wildcard commsplan/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean
+.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 translations: $(MO_FILES)
 
+## Debian's chromium for the 390 px layout test (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "chromium could not be installed: tests/test_mobile.py will be skipped"
+
 ## Install, migrate, load the demo plan and start web app, delivery worker and mail catcher.
 run: $(STAMP) translations
 	$(FLASK) db upgrade
@@ -27,7 +32,7 @@ run: $(STAMP) translations
 	@bash scripts/run.sh
 
 ## The whole test suite: SQLite always, PostgreSQL too when COMMSPLAN_TEST_DATABASE_URL is set.
-test: $(STAMP) translations
+test: $(STAMP) translations browser
 	env -u COMMSPLAN_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$COMMSPLAN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ($$COMMSPLAN_TEST_DATABASE_URL)"; \

@@ -20,9 +20,16 @@ def select_locale() -> str:
     from flask import current_app, has_request_context
 
     # CLI commands and the worker have no request: they speak the default language.
-    chosen = session.get("lang") if has_request_context() else None
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
+    if request.path.startswith("/api/"):
+        # API clients have no session: they ask with Accept-Language.
+        asked = request.accept_languages.best_match(current_app.config["LANGUAGES"])
+        if asked:
+            return asked
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

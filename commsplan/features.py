@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import api, audience, auth, delivery, feeds, meetings, notices, plan, subscriptions
+from commsplan import api, audience, auth, delivery, feeds, meetings, notices, pages, plan, subscriptions
 
-FEATURES = (auth, plan, delivery, subscriptions, audience, notices, api, meetings, feeds)
+FEATURES = (auth, plan, delivery, subscriptions, audience, notices, api, meetings, feeds, pages)
 
 
 def init_app(app: Flask) -> None:

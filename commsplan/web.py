@@ -23,7 +23,7 @@ from sqlalchemy import text
 from commsplan.auth.guard import public
 from commsplan.auth.models import Role
 from commsplan.extensions import db
-from commsplan.forms import ConfirmForm
+from commsplan.forms import ConfirmForm, error_messages
 from commsplan.redirects import local_path
 
 bp = Blueprint("web", __name__)
@@ -97,6 +97,7 @@ def main_menu(menu: str = "main") -> list[tuple[str, str, bool]]:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.filters["error_messages"] = error_messages
 
     @app.context_processor
     def inject_helpers() -> dict[str, object]:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from commsplan.api import schemas
 from commsplan.api import services as token_services
+from commsplan.api.messages import translate
 from commsplan.api.models import ApiToken
 from commsplan.auth.guard import SAFE_METHODS, required_role_for, role_required
 from commsplan.auth.models import Role, User
@@ -28,6 +29,15 @@ bp = Blueprint(
     url_prefix="/api/v1",
     description="Meddelanden om releaser, servicefönster och driftstörningar.",
 )
+
+
+def _translated(errors: Any) -> Any:
+    """The same nesting, with every library message in the request's language."""
+    if isinstance(errors, dict):
+        return {key: _translated(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_translated(value) for value in errors]
+    return translate(errors) if isinstance(errors, str) else errors
 
 
 def _flatten(errors: Any, path: str = "") -> list[str]:
@@ -53,7 +63,7 @@ def _flatten(errors: Any, path: str = "") -> list[str]:
 def api_error(error: HTTPException):  # type: ignore[no-untyped-def]
     code = error.code or 500
     data = getattr(error, "data", None) or {}
-    errors = data.get("errors") or data.get("messages")
+    errors = _translated(data.get("errors") or data.get("messages"))
     if errors:
         message = "; ".join(_flatten(errors))
     elif data.get("message"):
@@ -82,11 +92,11 @@ def authenticate() -> None:
     if scheme.lower() == "bearer" and token.strip():
         user = token_services.authenticate(db.session, token.strip())
     if user is None:
-        abort(401, message="Saknad eller ogiltig token. Skicka Authorization: Bearer <token>.")
+        abort(401, message=_("Saknad eller ogiltig token. Skicka Authorization: Bearer <token>."))
     view = current_app.view_functions.get(request.endpoint or "")
     required = required_role_for(view, request.method) if view else Role.viewer
     if required is not None and not user.has_role(required):
-        abort(403, message="Token hör till ett konto som inte får göra det här.")
+        abort(403, message=_("Token hör till ett konto som inte får göra det här."))
     g.api_user = user
     db.session.commit()  # last_used_at
 
@@ -98,7 +108,7 @@ def _api_user() -> User:
 def _notice(notice_id: int) -> Notice:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
-        abort(404, message=f"Meddelande {notice_id} finns inte.")
+        abort(404, message=_("Meddelande %(id)s finns inte.", id=notice_id))
     return notice
 
 

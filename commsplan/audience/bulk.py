@@ -98,7 +98,10 @@ class _Lookups:
     def __init__(self, session: Session) -> None:
         self.units = {u.name.lower(): u for u in session.scalars(select(Unit))}
         self.unit_names = {u.id: u.name for u in self.units.values()}
-        self.groups = {g.name.lower(): g for g in session.scalars(select(StakeholderGroup).where(StakeholderGroup.in_use()))}
+        self.groups = {
+            g.name.lower(): g
+            for g in session.scalars(select(StakeholderGroup).where(StakeholderGroup.in_use()))
+        }
         self.group_names = {g.id: g.name for g in self.groups.values()}
         self.services = {s.name.lower(): s for s in session.scalars(select(Service).where(Service.in_use()))}
         self.service_names = {s.id: s.name for s in self.services.values()}

@@ -382,7 +382,9 @@ def _column_of(rule: AudienceRule) -> Column:
 
 def matrix(session: Session) -> Matrix:
     """Every recipient row with the boxes its rules tick, and the e-services as columns."""
-    services = list(session.scalars(select(Service).where(Service.in_use()).order_by(Service.position, Service.name)))
+    services = list(
+        session.scalars(select(Service).where(Service.in_use()).order_by(Service.position, Service.name))
+    )
     systems_of: dict[int, list[str]] = {}
     for system in session.scalars(
         select(System).where(System.object_unit_id.is_not(None), System.in_use()).order_by(System.name)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -40,7 +41,13 @@ def find_user(session: Session, email: str) -> User | None:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_("Lösenordet måste ha minst %(count)d tecken.", count=MIN_PASSWORD_LENGTH))
+        raise AccountError(
+            ngettext(
+                "Lösenordet måste ha minst %(num)d tecken.",
+                "Lösenordet måste ha minst %(num)d tecken.",
+                MIN_PASSWORD_LENGTH,
+            )
+        )
 
 
 def create_user(session: Session, email: str, password: str, role: Role, name: str = "") -> User:

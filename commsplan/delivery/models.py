@@ -20,6 +20,26 @@ from commsplan.timeutil import utcnow
 from commsplan.types import UTCDateTime
 
 
+class MessageKind(enum.StrEnum):
+    """What a mail is, as stored in ``OutgoingMessage.kind``; every kind has a label in the UI."""
+
+    notice = "notice"
+    notice_update = "notice_update"
+    reminder = "reminder"
+    invitation = "invitation"
+    invitation_update = "invitation_update"
+    invitation_cancel = "invitation_cancel"
+    registration = "registration"
+    registration_update = "registration_update"
+
+
+class SourceType(enum.StrEnum):
+    """What a mail is about (``OutgoingMessage.source_type``): its delivery page is per source."""
+
+    notice = "notice"
+    occurrence = "occurrence"
+
+
 class DeliveryState(enum.Enum):
     queued = "queued"
     sending = "sending"

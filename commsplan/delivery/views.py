@@ -7,14 +7,16 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_babel import ngettext
 from werkzeug.routing import BuildError
 
-from commsplan.auth.models import Role
+from commsplan.auth.guard import may
 from commsplan.delivery import services
-from commsplan.delivery.models import DeliveryState, OutgoingMessage
+from commsplan.delivery.models import DeliveryState, MessageKind, OutgoingMessage, SourceType
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.meetings.models import Occurrence
+from commsplan.notices.models import Notice
 from commsplan.timeutil import local
 
 bp = Blueprint("delivery", __name__, url_prefix="/delivery")
@@ -28,16 +30,26 @@ STATE_LABELS = {
     DeliveryState.cancelled: _l("Avbrutet"),
 }
 KIND_LABELS = {
-    "notice": _l("Meddelande"),
-    "notice_update": _l("Uppdatering"),
-    "invitation": _l("Inbjudan"),
-    "registration": _l("Anmälan"),
-    "reminder": _l("Påminnelse"),
+    MessageKind.notice: _l("Meddelande"),
+    MessageKind.notice_update: _l("Uppdatering"),
+    MessageKind.reminder: _l("Påminnelse"),
+    MessageKind.invitation: _l("Inbjudan"),
+    MessageKind.invitation_update: _l("Ändrad inbjudan"),
+    MessageKind.invitation_cancel: _l("Inställt möte"),
+    MessageKind.registration: _l("Anmälan"),
+    MessageKind.registration_update: _l("Ändrad anmälan"),
 }
 # Where the thing a message is about is shown: source_type → (endpoint, id argument).
 SOURCE_PAGES = {
-    "notice": ("notices.notice_detail", "notice_id"),
+    SourceType.notice: ("notices.notice_detail", "notice_id"),
+    SourceType.occurrence: ("meetings.occurrence_detail", "occurrence_id"),
 }
+SOURCE_MODELS: dict[SourceType, type[db.Model]] = {
+    SourceType.notice: Notice,
+    SourceType.occurrence: Occurrence,
+}
+# Only known sources match the URL: anything else is a 404 from the router itself.
+SOURCE_CONVERTER = "any(" + ", ".join(t.value for t in SourceType) + ")"
 
 
 def _source_url(source_type: str, source_id: int | None) -> str | None:
@@ -76,9 +88,21 @@ def _state_filter() -> DeliveryState | None:
 def inject_labels() -> dict[str, object]:
     return {
         "delivery_state_label": lambda state: str(STATE_LABELS.get(state, state)),
-        "delivery_kind_label": lambda kind: str(KIND_LABELS.get(kind, kind)),
+        "delivery_kind_label": kind_label,
+        "delivery_reason": reason_label,
         "failed_state": DeliveryState.failed,
     }
+
+
+def kind_label(kind: str) -> str:
+    label = KIND_LABELS.get(kind)  # type: ignore[call-overload]
+    return str(label) if label is not None else _("Utskick")
+
+
+def reason_label(reason: str) -> str:
+    """Invitations store their kind as the reason: show its label, not the code."""
+    label = KIND_LABELS.get(reason)  # type: ignore[call-overload]
+    return str(label) if label is not None else reason
 
 
 @bp.app_template_filter("delivery_time")
@@ -132,7 +156,7 @@ def _render_detail(
             retry_url=retry_url,
             source_url=source_url,
             form=ConfirmForm(),
-            can_retry=current_user.has_role(Role.coordinator),
+            can_retry=may("delivery.retry_source"),
         ),
         status,
     )
@@ -143,9 +167,11 @@ def notice_delivery(notice_id: int):
     return source_delivery("notice", notice_id)
 
 
-@bp.get("/<source_type>/<int:source_id>")
+@bp.get(f"/<{SOURCE_CONVERTER}:source_type>/<int:source_id>")
 def source_delivery(source_type: str, source_id: int):
     messages = services.messages_for(db.session, source_type, source_id)
+    if not messages and db.session.get(SOURCE_MODELS[SourceType(source_type)], source_id) is None:
+        abort(404)
     # Nothing sent yet is a normal state for a draft: show empty counts, not 404.
     title = _("Leverans: %(subject)s", subject=messages[0].subject) if messages else _("Leverans")
     return _render_detail(
@@ -173,13 +199,20 @@ def message_delivery(message_id: int):
 
 def _after_retry(count: int, target: str):
     if count:
-        flash(_("%(count)d mottagare står i kö igen och skickas strax.", count=count), "success")
+        flash(
+            ngettext(
+                "%(num)d mottagare står i kö igen och skickas strax.",
+                "%(num)d mottagare står i kö igen och skickas strax.",
+                count,
+            ),
+            "success",
+        )
     else:
         flash(_("Det fanns inga misslyckade utskick att försöka igen."), "info")
     return redirect(target)
 
 
-@bp.post("/<source_type>/<int:source_id>/retry")
+@bp.post(f"/<{SOURCE_CONVERTER}:source_type>/<int:source_id>/retry")
 def retry_source(source_type: str, source_id: int):
     target = url_for("delivery.source_delivery", source_type=source_type, source_id=source_id)
     if not ConfirmForm().validate_on_submit():

@@ -8,11 +8,11 @@ from email.utils import format_datetime
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commsplan.auth.guard import public, role_required
+from commsplan.auth.guard import may, public, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.feeds import invitations, services
@@ -121,7 +121,7 @@ def feed_links(kind: str, target_id: int = REGION_TARGET) -> FeedLinks:
 
 
 def can_manage_feeds() -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role(Role.coordinator))
+    return may("feeds.create_token")
 
 
 @bp.app_context_processor
@@ -276,7 +276,14 @@ def invite(series_id: int):
             return redirect(back)
         queued = invitations.send_invitations(db.session, series)
         db.session.commit()
-        flash(_("%(count)d inbjudningar lades i utkorgen och skickas nu.", count=queued), "success")
+        flash(
+            ngettext(
+                "%(num)d inbjudan lades i utkorgen och skickas nu.",
+                "%(num)d inbjudningar lades i utkorgen och skickas nu.",
+                queued,
+            ),
+            "success",
+        )
         return redirect(back)
     return render_template(
         "feeds/invite.html", series=series, plan=plan, form=form, cancel_url=back, local=local
@@ -293,7 +300,12 @@ def send_updates(series_id: int):
         queued = invitations.send_series_updates(db.session, series)
         db.session.commit()
         if queued:
-            flash(_("%(count)d uppdateringar lades i utkorgen.", count=queued), "success")
+            flash(
+                ngettext(
+                    "%(num)d uppdatering lades i utkorgen.", "%(num)d uppdateringar lades i utkorgen.", queued
+                ),
+                "success",
+            )
         else:
             flash(_("Inga ändringar att skicka: alla inbjudna har den senaste versionen."), "info")
     return redirect(_safe_next(url_for("feeds.subscriptions")))

@@ -33,7 +33,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from commsplan.delivery.models import OutboxItem
+from commsplan.audience.models import AudienceRule
+from commsplan.delivery.models import AddressBounce, OutboxItem
 from commsplan.feeds import invitations
 from commsplan.feeds.models import FeedKind, FeedToken, Invitation
 from commsplan.meetings import services as meetings
@@ -67,8 +68,6 @@ from commsplan.plan.models import (
     Unit,
     contact_stakeholder_group,
 )
-from commsplan.audience.models import AudienceRule
-from commsplan.delivery.models import AddressBounce
 from commsplan.subscriptions.models import Subscription
 from commsplan.timeutil import utcnow
 

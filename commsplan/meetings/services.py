@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -58,6 +59,25 @@ class RegistrationClosed(MeetingError):
 # --- cadence -------------------------------------------------------------------------
 
 
+_DATEUTIL_INVALID = re.compile(r"invalid '(?P<part>[A-Z]+)': (?P<value>.*)")
+_DATEUTIL_UNKNOWN = re.compile(r"unknown parameter '(?P<part>[^']*)'")
+
+
+def _rule_error_text(dateutil_message: str) -> str:
+    """dateutil explains a bad rule in English ("invalid 'BYDAY': 9XX"): say it in the user's language."""
+    invalid = _DATEUTIL_INVALID.match(dateutil_message)
+    if invalid:
+        return _(
+            "Upprepningsregeln är ogiltig: %(value)s är inget giltigt värde för %(part)s.",
+            value=invalid["value"],
+            part=invalid["part"],
+        )
+    unknown = _DATEUTIL_UNKNOWN.match(dateutil_message)
+    if unknown:
+        return _("Upprepningsregeln är ogiltig: %(part)s är ingen del av en RRULE.", part=unknown["part"])
+    return _("Upprepningsregeln kan inte tolkas. Skriv den som till exempel FREQ=MONTHLY;BYDAY=2TU.")
+
+
 def normalise_rrule(text: str) -> str:
     """Validate an RRULE with dateutil and return it upper-cased without ``RRULE:``.
 
@@ -68,25 +88,27 @@ def normalise_rrule(text: str) -> str:
         rule = rule[len("RRULE:") :]
     rule = re.sub(r"\s+", "", rule)
     if not rule:
-        raise MeetingError("Ange en upprepningsregel.")
+        raise MeetingError(_("Ange en upprepningsregel."))
     if "\n" in rule or any(part in rule for part in _FORBIDDEN_RULE_PARTS):
-        raise MeetingError("Regeln får inte ange klockslag eller DTSTART; ange starttiden i fältet för tid.")
+        raise MeetingError(
+            _("Regeln får inte ange klockslag eller DTSTART; ange starttiden i fältet för tid.")
+        )
     if "COUNT=" in rule and "UNTIL=" in rule:
-        raise MeetingError("Ange antingen COUNT eller UNTIL, inte båda (RFC 5545).")
+        raise MeetingError(_("Ange antingen COUNT eller UNTIL, inte båda (RFC 5545)."))
     try:
         parsed = rrulestr("RRULE:" + rule, dtstart=datetime(2024, 1, 1))
     except (ValueError, TypeError) as error:
-        raise MeetingError(f"Upprepningsregeln är ogiltig: {error}") from error
+        raise MeetingError(_rule_error_text(str(error))) from error
     # dateutil keeps these only as private attributes.
     if parsed._freq not in _ALLOWED_FREQS:
-        raise MeetingError("Möten kan upprepas dagligen, veckovis, månadsvis eller årligen, inte oftare.")
+        raise MeetingError(_("Möten kan upprepas dagligen, veckovis, månadsvis eller årligen, inte oftare."))
     if parsed._interval < 1:  # INTERVAL=0 would make dateutil loop for ever
-        raise MeetingError("INTERVAL måste vara minst 1.")
+        raise MeetingError(_("INTERVAL måste vara minst 1."))
     # A rule that never matches (BYMONTHDAY=31 in February only …) would make dateutil scan
     # to year 9999 on every regeneration; check a bounded window instead.
     bounded = parsed.replace(count=None, until=datetime(2031, 12, 31)) if parsed._until is None else parsed
     if next(iter(bounded), None) is None:
-        raise MeetingError("Regeln ger inga datum. Kontrollera till exempel BYMONTHDAY och BYDAY.")
+        raise MeetingError(_("Regeln ger inga datum. Kontrollera till exempel BYMONTHDAY och BYDAY."))
     return rule
 
 
@@ -99,12 +121,21 @@ def parse_explicit_dates(text: str) -> list[str]:
         try:
             day = date.fromisoformat(token)
         except ValueError as error:
-            raise MeetingError(f"”{token}” är inget datum. Skriv datum som ÅÅÅÅ-MM-DD.") from error
+            raise MeetingError(
+                _("”%(token)s” är inget datum. Skriv datum som ÅÅÅÅ-MM-DD.", token=token)
+            ) from error
         if not _EARLIEST <= day <= _LATEST:
-            raise MeetingError(f"”{token}” ligger utanför åren {_EARLIEST.year}–{_LATEST.year}.")
+            raise MeetingError(
+                _(
+                    "”%(token)s” ligger utanför åren %(first)d–%(last)d.",
+                    token=token,
+                    first=_EARLIEST.year,
+                    last=_LATEST.year,
+                )
+            )
         values.add(day)
     if not values:
-        raise MeetingError("Ange minst ett datum.")
+        raise MeetingError(_("Ange minst ett datum."))
     return [d.isoformat() for d in sorted(values)]
 
 
@@ -332,13 +363,20 @@ class SeriesData:
 
 def _validate(data: SeriesData) -> None:
     if not data.title.strip():
-        raise MeetingError("Ange en rubrik.", "title")
+        raise MeetingError(_("Ange en rubrik."), "title")
     if bool(data.rrule) == bool(data.explicit_dates):
-        raise MeetingError("Ange antingen en upprepningsregel eller en lista med datum.", "cadence")
+        raise MeetingError(_("Ange antingen en upprepningsregel eller en lista med datum."), "cadence")
     if data.duration_minutes <= 0 or data.duration_minutes > 24 * 60:
-        raise MeetingError("Längden ska vara mellan 1 och 1440 minuter.", "duration_minutes")
+        raise MeetingError(_("Längden ska vara mellan 1 och 1440 minuter."), "duration_minutes")
     if not _EARLIEST <= data.starts_on <= _LATEST:
-        raise MeetingError(f"Första datum ska ligga mellan {_EARLIEST.year} och {_LATEST.year}.", "starts_on")
+        raise MeetingError(
+            _(
+                "Första datum ska ligga mellan %(first)d och %(last)d.",
+                first=_EARLIEST.year,
+                last=_LATEST.year,
+            ),
+            "starts_on",
+        )
     if data.rrule:
         data.rrule = normalise_rrule(data.rrule)
     if data.explicit_dates:
@@ -455,11 +493,14 @@ def move_occurrence(
 ) -> Occurrence:
     """Move one occurrence (times are aware datetimes); the rest of the series is untouched."""
     if start.tzinfo is None or end.tzinfo is None:
-        raise MeetingError("Tiden saknar tidszon.")
+        raise MeetingError(_("Tiden saknar tidszon."))
     if not _EARLIEST <= start.date() <= _LATEST:
-        raise MeetingError(f"Datumet ska ligga mellan {_EARLIEST.year} och {_LATEST.year}.", "day")
+        raise MeetingError(
+            _("Datumet ska ligga mellan %(first)d och %(last)d.", first=_EARLIEST.year, last=_LATEST.year),
+            "day",
+        )
     if end <= start:
-        raise MeetingError("Sluttiden måste vara efter starttiden.")
+        raise MeetingError(_("Sluttiden måste vara efter starttiden."))
     occurrence.start = start.astimezone(UTC)
     occurrence.end = end.astimezone(UTC)
     occurrence.location = location
@@ -474,7 +515,7 @@ def move_occurrence(
 def cancel_occurrence(session: Session, occurrence: Occurrence, note: str = "") -> Occurrence:
     """Cancel one occurrence. It is kept (status cancelled) so calendars show the cancellation."""
     if occurrence.is_cancelled:
-        raise MeetingError("Tillfället är redan inställt.")
+        raise MeetingError(_("Tillfället är redan inställt."))
     occurrence.status = OccurrenceStatus.cancelled
     occurrence.overridden = True
     if note:
@@ -486,7 +527,7 @@ def cancel_occurrence(session: Session, occurrence: Occurrence, note: str = "") 
 
 def reinstate_occurrence(session: Session, occurrence: Occurrence) -> Occurrence:
     if not occurrence.is_cancelled:
-        raise MeetingError("Tillfället är inte inställt.")
+        raise MeetingError(_("Tillfället är inte inställt."))
     occurrence.status = OccurrenceStatus.scheduled
     occurrence.superseded = False
     occurrence.overridden = True
@@ -643,7 +684,7 @@ def replace_agenda(session: Session, occurrence: Occurrence, items: Iterable[Age
     """Replace the agenda; returns whether it changed (only then is the sequence raised)."""
     items = list(items)
     if any(data.duration_minutes < 0 for data in items):
-        raise MeetingError("Längden kan inte vara negativ.")
+        raise MeetingError(_("Längden kan inte vara negativ."))
     if [_agenda_key(i) for i in occurrence.agenda_items] == [_agenda_key(i) for i in items]:
         return False
     occurrence.agenda_items.clear()
@@ -759,7 +800,7 @@ def register(
 ) -> RegistrationResult:
     """Sign someone up once per address; a second sign-up returns the first one."""
     if not registration_is_open(occurrence, now):
-        raise RegistrationClosed("Anmälan till det här tillfället är stängd.")
+        raise RegistrationClosed(_("Anmälan till det här tillfället är stängd."))
     address = email.strip().lower()
     existing = session.scalar(
         select(Registration).where(Registration.occurrence_id == occurrence.id, Registration.email == address)

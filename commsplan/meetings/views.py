@@ -11,11 +11,10 @@ import nh3
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
-from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from commsplan.auth.guard import public, role_required
+from commsplan.auth.guard import may, public, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.feeds import invitations
@@ -67,7 +66,7 @@ def helpers() -> dict[str, object]:
         "markdown": render_markdown,
         "kind_label": lambda kind: str(KIND_LABELS.get(kind.value, kind.value)),
         "describe_cadence": describe_cadence,
-        "can_edit": lambda: current_user.is_authenticated and current_user.has_role(Role.coordinator),
+        "can_edit": lambda: may("meetings.series_create"),
     }
 
 

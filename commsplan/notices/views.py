@@ -7,12 +7,13 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
 from commsplan.audience.services import included
-from commsplan.auth.guard import public
+from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.notices import feed, services
@@ -219,6 +220,7 @@ def _delivery_url(notice: Notice) -> str | None:
 
 
 @bp.route("/<int:notice_id>/recipients", methods=["GET", "POST"])
+@readable
 def notice_recipients(notice_id: int):
     notice = _notice_or_404(notice_id)
     form = AddRecipientForm()
@@ -293,7 +295,11 @@ def publish_notice(notice_id: int):
             else:
                 db.session.commit()
                 flash(
-                    _("Meddelandet är publicerat och skickas till %(count)d mottagare.", count=count),
+                    ngettext(
+                        "Meddelandet är publicerat och skickas till %(num)d mottagare.",
+                        "Meddelandet är publicerat och skickas till %(num)d mottagare.",
+                        count,
+                    ),
                     "success",
                 )
                 return redirect(url_for("notices.notice_detail", notice_id=notice.id))
@@ -324,7 +330,12 @@ def post_update(notice_id: int):
         else:
             db.session.commit()
             flash(
-                _("Uppdateringen skickas till %(count)d mottagare.", count=update.recipient_count), "success"
+                ngettext(
+                    "Uppdateringen skickas till %(num)d mottagare.",
+                    "Uppdateringen skickas till %(num)d mottagare.",
+                    update.recipient_count,
+                ),
+                "success",
             )
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200
@@ -347,7 +358,14 @@ def _finish(notice_id: int, action: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
         db.session.commit()
         done = _("Meddelandet är avslutat.") if action == "close" else _("Meddelandet är inställt.")
-        flash(done + " " + _("%(count)d mottagare får besked.", count=update.recipient_count), "success")
+        flash(
+            done
+            + " "
+            + ngettext(
+                "%(num)d mottagare får besked.", "%(num)d mottagare får besked.", update.recipient_count
+            ),
+            "success",
+        )
         return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200
     return render_template("notices/finish.html", notice=notice, form=form, action=action), status
@@ -389,7 +407,12 @@ def reschedule_notice(notice_id: int):
         else:
             db.session.commit()
             flash(
-                _("Den nya tiden skickas till %(count)d mottagare.", count=update.recipient_count), "success"
+                ngettext(
+                    "Den nya tiden skickas till %(num)d mottagare.",
+                    "Den nya tiden skickas till %(num)d mottagare.",
+                    update.recipient_count,
+                ),
+                "success",
             )
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200

@@ -11,10 +11,9 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from commsplan.auth.guard import role_required
+from commsplan.auth.guard import may, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
@@ -51,7 +50,7 @@ _SECTION_EDITORS: dict[str, list[tuple[str, dict[str, str], LazyString]]] = {
 
 
 def _can_edit() -> bool:
-    return current_user.is_authenticated and current_user.has_role(Role.coordinator)
+    return may("plan.document_edit")
 
 
 def _edit_links() -> dict[str, list[tuple[str, str]]]:

@@ -22,11 +22,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
-from commsplan.auth.guard import role_required
+from commsplan.auth.guard import may, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
@@ -73,7 +72,8 @@ def label_filter(value: Any) -> str:
 
 @bp.context_processor
 def editing_allowed() -> dict[str, bool]:
-    return {"can_edit": bool(current_user.is_authenticated and current_user.has_role(Role.coordinator))}
+    # One rule for every plan page: whoever may send the plan's forms (see auth.guard).
+    return {"can_edit": may("plan.unit_create")}
 
 
 # --- The shared flow ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from commsplan.auth.guard import public
+from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.kinds import NoticeKind
@@ -38,6 +38,7 @@ def _fill(form: SubscriptionForm) -> None:
 
 
 @bp.route("/subscriptions", methods=["GET", "POST"])
+@readable
 def subscription_list():
     """All subscriptions, or one contact's (``?contact=<id>``, linked from contact pages)."""
     form = SubscriptionForm()

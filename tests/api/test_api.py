@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from commsplan.api import services as token_services
+from commsplan.api.messages import TEMPLATES
 from commsplan.api.models import ApiToken
 from commsplan.auth.models import Role
 from commsplan.notices.models import Notice, NoticeStatus
@@ -271,3 +274,49 @@ def test_admin_sees_everyones_tokens(client, auth, session):
     page = client.get("/account/tokens/").get_data(as_text=True)
     assert "other@example.org" in page and row.prefix in page
     assert client.post(f"/account/tokens/{row.id}/revoke").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected", "foreign"),
+    [
+        ({}, "title: Längden måste vara mellan 1 och 200.", "Length must"),
+        ({"Accept-Language": "en"}, "title: Length must be between 1 and 200.", "Längden"),
+    ],
+)
+def test_validation_messages_are_in_one_language(client, session, headers, expected, foreign):
+    token = _token(session)
+    payload = {**OUTAGE, "title": "", "colour": "red", "reminder_minutes": -1}
+    response = client.post("/api/v1/notices", json=payload, headers={**_h(token), **headers})
+    assert response.status_code == 422
+    message = response.json["message"]
+    assert expected in message
+    assert foreign not in message and foreign not in str(response.json["errors"])
+    if not headers:
+        assert "colour: Okänt fält." in message
+        assert "reminder_minutes: Måste vara minst 0." in message
+        assert "Unknown field" not in message and "Must be" not in message
+
+
+def test_every_marshmallow_message_has_a_catalogued_text():
+    """A new marshmallow release with a new message fails here instead of leaking English."""
+    templates = set()
+    for _name, cls in inspect.getmembers(fields, inspect.isclass):
+        templates |= set(getattr(cls, "default_error_messages", {}).values())
+    for cls in (validate.Length, validate.Equal, validate.NoneOf, validate.Regexp, validate.ContainsNoneOf):
+        templates |= {v for k, v in vars(cls).items() if k.startswith(("message", "default_message"))}
+    missing = {t for t in templates if t not in TEMPLATES}
+    assert missing == set()
+
+
+def test_api_errors_of_our_own_follow_accept_language(client, session):
+    token = _token(session)
+    assert (
+        client.get("/api/v1/notices/999", headers=_h(token)).json["message"] == "Meddelande 999 finns inte."
+    )
+    english = client.get("/api/v1/notices/999", headers={**_h(token), "Accept-Language": "en-GB,en;q=0.8"})
+    assert english.json["message"] == "Notice 999 does not exist."
+    assert (
+        client.get("/api/v1/notices", headers={"Accept-Language": "en"})
+        .json["message"]
+        .startswith("Missing or invalid token")
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from commsplan.auth.models import Role
-from commsplan.delivery.models import DeliveryState
+from commsplan.delivery.models import DeliveryState, MessageKind
 from commsplan.delivery.services import Addressee
+from commsplan.delivery.views import KIND_LABELS
 from tests.delivery.conftest import items
+from tests.notices.helpers import make_notice
 
 
 def _failed_notice(put, drain, outbox):
@@ -97,10 +99,38 @@ def test_retry_a_single_message(put, drain, outbox, client, auth):
     assert sum(r.state is DeliveryState.queued for r in items(message)) == 1
 
 
-def test_empty_source_page_and_unknown_message(client, auth):
+def test_empty_source_page_and_unknown_message(session, client, auth):
     auth.login(Role.viewer)
-    assert client.get("/delivery/notice/999").status_code == 200
+    draft = make_notice(session)
+    session.commit()
+    assert client.get(f"/delivery/notice/{draft.id}").status_code == 200
+    assert client.get("/delivery/notice/999").status_code == 404
+    assert client.get("/delivery/occurrence/999").status_code == 404
     assert client.get("/delivery/message/999").status_code == 404
+
+
+def test_unknown_source_types_are_404_not_an_empty_page(put, client, auth):
+    put("a@example.org", source_type="notice", source_id=7)
+    auth.login(Role.coordinator)
+    assert client.get("/delivery/foo/1").status_code == 404
+    assert client.get("/delivery/foo/7").status_code == 404
+    assert client.post("/delivery/foo/7/retry").status_code == 404
+
+
+def test_every_message_kind_has_a_label_and_no_code_is_shown(put, client, auth):
+    assert set(KIND_LABELS) == set(MessageKind)
+    for kind in MessageKind:
+        put(
+            Addressee("p@example.org", reason=kind.value),
+            kind=kind.value,
+            source_type="occurrence",
+            source_id=3,
+        )
+    auth.login(Role.viewer)
+    html = client.get("/delivery/occurrence/3").get_data(as_text=True)
+    assert "Ändrad anmälan" in html and "Ändrad inbjudan" in html and "Inställt möte" in html
+    for kind in MessageKind:
+        assert f">{kind.value}<" not in html, kind
 
 
 def test_delivery_pages_need_login(client):

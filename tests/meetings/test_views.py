@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from commsplan.auth.models import Role
@@ -346,3 +348,21 @@ def test_cadence_is_described_in_words(session):
     for rule, words in cases.items():
         assert describe_cadence(MeetingSeries(rrule=rule)) == words
     assert describe_cadence(MeetingSeries(rrule=None, explicit_dates=["2024-03-06"])) == "egna datum"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("sv", "Upprepningsregeln är ogiltig: 9XX är inget giltigt värde för BYDAY."),
+        ("en", "The repeat rule is not valid: 9XX is not a valid value for BYDAY."),
+    ],
+)
+def test_invalid_repeat_rule_is_explained_in_the_users_language(client, auth, session, language, expected):
+    auth.login(Role.coordinator)
+    client.post(f"/language/{language}", data={"next": "/"})
+    response = client.post("/meetings/new", data=_form(cadence="custom", rrule="FREQ=WEEKLY;BYDAY=9XX"))
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert expected in page
+    assert "invalid 'BYDAY'" not in page
+    assert session.scalars(select(MeetingSeries)).first() is None
