@@ -119,6 +119,8 @@ def _data(payload: dict[str, Any]) -> services.NoticeData:
         kind=payload["kind"],
         title=payload["title"],
         body_markdown=payload.get("body", ""),
+        title_en=payload.get("title_en", ""),
+        body_markdown_en=payload.get("body_en", ""),
         severity=payload.get("severity"),
         outage_state=payload.get("outage_state"),
         starts_at=payload.get("starts_at"),

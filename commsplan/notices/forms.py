@@ -50,6 +50,10 @@ class NoticeForm(FlaskForm):
     body_markdown = TextAreaField(
         _l("Text"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 8}
     )
+    title_en = StringField(_l("Rubrik på engelska (valfri)"), validators=[Optional(), Length(max=200)])
+    body_markdown_en = TextAreaField(
+        _l("Text på engelska (valfri)"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 6}
+    )
     services = MultiCheckboxField(_l("Berörda e-tjänster"), coerce=int, validate_choice=True)
     systems = MultiCheckboxField(_l("Berörda system"), coerce=int, validate_choice=True)
     groups = MultiCheckboxField(_l("Intressentgrupper som ska få meddelandet"), coerce=int)

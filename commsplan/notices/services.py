@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from commsplan.auth.models import User
 from commsplan.delivery.services import Addressee, enqueue
+from commsplan.languages import DEFAULT_LANGUAGE, MAIL_LANGUAGES, contact_languages
 from commsplan.notices.mail import build_message, one_line
 from commsplan.notices.models import (
     AudienceEdit,
@@ -52,6 +53,8 @@ class NoticeData:
     kind: NoticeKind
     title: str
     body_markdown: str = ""
+    title_en: str = ""
+    body_markdown_en: str = ""
     severity: Severity | None = None
     outage_state: OutageState | None = None
     starts_at: datetime | None = None
@@ -107,6 +110,8 @@ def _apply(session: Session, notice: Notice, data: NoticeData) -> None:
     notice.kind = data.kind
     notice.title = title[:200]
     notice.body_markdown = data.body_markdown or ""
+    notice.title_en = one_line(data.title_en)[:200]
+    notice.body_markdown_en = data.body_markdown_en or ""
     notice.severity = data.severity if data.kind is NoticeKind.outage else None
     notice.outage_state = (
         (data.outage_state or OutageState.investigating) if data.kind is NoticeKind.outage else None
@@ -245,11 +250,27 @@ def _addressees(people: list[ResolvedRecipient]) -> Any:
         )
 
 
+def _by_language(session: Session, people: list[ResolvedRecipient]) -> dict[str, list[ResolvedRecipient]]:
+    """The recipients grouped by the language their mail is written in, Swedish first."""
+    languages = contact_languages(session, (p.contact_id for p in people))
+    groups: dict[str, list[ResolvedRecipient]] = {language: [] for language in MAIL_LANGUAGES}
+    for person in people:
+        groups[
+            languages.get(person.contact_id, DEFAULT_LANGUAGE) if person.contact_id else DEFAULT_LANGUAGE
+        ].append(person)
+    return groups
+
+
 def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> int:
+    """One message per language that has readers (the Swedish one always), each rendered
+    once and personalised per recipient by the outbox."""
     session.flush()
     people = included(resolve_recipients(session, notice))
-    message = build_message(notice, event, update)
-    count = enqueue(session, message, _addressees(people))
+    count = 0
+    for language, readers in _by_language(session, people).items():
+        if readers or language == DEFAULT_LANGUAGE:
+            message = build_message(notice, event, update, language)
+            count += enqueue(session, message, _addressees(readers))
     if update is not None:
         update.sent = True
         update.recipient_count = count

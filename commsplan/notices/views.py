@@ -82,6 +82,8 @@ def _data_from(form: NoticeForm) -> services.NoticeData:
         kind=form.kind_value,
         title=form.title.data or "",
         body_markdown=form.body_markdown.data or "",
+        title_en=form.title_en.data or "",
+        body_markdown_en=form.body_markdown_en.data or "",
         severity=form.severity_value,
         outage_state=form.outage_state_value,
         starts_at=to_utc(form.starts_at.data),

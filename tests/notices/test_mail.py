@@ -78,8 +78,8 @@ def test_updates_thread_under_the_first_mail(session, runner, outbox):
 def test_subject_prefix_per_kind(session, runner, outbox):
     for kind, title in [
         (NoticeKind.service_window, "Planerat servicefönster: Fönster"),
-        (NoticeKind.release, "Release: Release"),
-        (NoticeKind.general, "Information: Information"),
+        (NoticeKind.release, "Release: Ny version av Journalen"),
+        (NoticeKind.general, "Information: Nytt i 1177"),
     ]:
         notice = make_notice(session, kind, title=title.split(": ")[1])
         services.add_recipient(session, notice, "mottagare@example.org")
@@ -87,9 +87,23 @@ def test_subject_prefix_per_kind(session, runner, outbox):
     session.commit()
     _deliver(runner)
     assert sorted(m["Subject"] for m in outbox.messages) == [
-        "Information: Information",
+        "Information: Nytt i 1177",
         "Planerat servicefönster: Fönster",
-        "Release: Release",
+        "Release: Ny version av Journalen",
+    ]
+
+
+def test_release_subject_does_not_repeat_release(session, runner, outbox):
+    notice = make_notice(session, NoticeKind.release, title="Release 2.3 av Journalen")
+    services.add_recipient(session, notice, "mottagare@example.org")
+    services.publish(session, notice, None)
+    session.commit()
+    services.post_update(session, notice, None, "Datumet är flyttat.")
+    session.commit()
+    _deliver(runner)
+    assert sorted(m["Subject"] for m in outbox.messages) == [
+        "Release 2.3 av Journalen",
+        "Uppdatering – Release 2.3 av Journalen",
     ]
 
 
