@@ -114,6 +114,8 @@ def test_every_reachable_page_renders_accessibly_in_swedish(app, client, auth, d
         assert page.images_without_alt == 0, url
         checked += 1
     assert checked >= 30, checked
+    # Pages that mail links to, reached from the coordinator's pages.
+    assert any(url.startswith("/meetings/public/") for url in seen), "public occurrence page"
 
 
 def test_english_can_be_chosen(client, auth):

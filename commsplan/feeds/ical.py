@@ -290,6 +290,20 @@ def to_bytes(calendar: Calendar) -> bytes:
     return calendar.to_ical()
 
 
+def mail_attachment(calendar: Calendar, filename: str) -> dict[str, str]:
+    """A VCALENDAR as an outbox attachment, the one way every mail carries a calendar.
+
+    The METHOD is repeated in the content type as RFC 6047 asks; an iMIP REQUEST or
+    CANCEL is then also put inline by the sender so Outlook offers to accept it.
+    """
+    method = str(calendar.get("METHOD", Method.publish.value))
+    return {
+        "filename": filename,
+        "content_type": f"text/calendar; method={method}; charset=utf-8",
+        "content": to_bytes(calendar).decode("utf-8"),
+    }
+
+
 def assemble(calendar: Calendar, event_texts: Iterable[str]) -> bytes:
     """``calendar`` (header and VTIMEZONE) with already serialised VEVENTs appended.
 

@@ -11,6 +11,7 @@ from commsplan.notices import services
 from commsplan.notices.models import NoticeKind, OutageState
 from commsplan.timeutil import utcnow
 from tests import factories
+from tests.mail_links import assert_links_work_anonymously
 from tests.notices.helpers import at, make_notice, small_plan
 
 
@@ -123,3 +124,24 @@ def test_notice_form_and_api_take_the_english_wording(client, auth, session):
     assert response.status_code == 302, response.get_data(as_text=True)
     notice = session.scalars(select(services.Notice)).one()
     assert (notice.title_en, notice.body_markdown_en) == ("News in 1177", "In English.")
+
+
+def test_every_link_in_notice_mail_works_without_an_account(app, session, runner, outbox):
+    contact = factories.make_contact(session, email="en@example.org", language="en")
+    start = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    window = make_notice(
+        session, NoticeKind.service_window, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    outage = make_notice(session)
+    for notice in (window, outage):
+        services.add_recipient(session, notice, contact.email)
+        services.add_recipient(session, notice, "sv@example.org")
+        services.publish(session, notice, None)
+    session.commit()
+    services.post_update(session, outage, None, "Orsaken är hittad.")
+    session.commit()
+    services.run_schedule(session, now=start + timedelta(minutes=1))
+    _deliver(runner)
+    assert len(outbox.messages) == 8  # 4 mails (published ×2, update, started) × 2
+    for mail in outbox.messages:
+        assert assert_links_work_anonymously(app, mail) >= 3  # the notice, the status page, unsubscribe
