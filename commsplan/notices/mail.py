@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from commsplan.delivery.models import OutgoingMessage
+from commsplan.feeds import ical
 from commsplan.languages import DEFAULT_LANGUAGE, mail_language
 from commsplan.notices.labels import (
     KIND_LABELS,
@@ -26,7 +27,7 @@ from commsplan.notices.labels import (
     UPDATE_LABELS,
 )
 from commsplan.notices.markup import render_markdown
-from commsplan.notices.models import Notice, NoticeUpdate, UpdateKind
+from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, NoticeUpdate, UpdateKind
 from commsplan.timeutil import STOCKHOLM
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -81,6 +82,21 @@ def notice_url(notice: Notice) -> str:
     return f"{current_app.config['BASE_URL']}/status/{notice.uid}"
 
 
+def window_attachment(notice: Notice, event: UpdateKind) -> dict[str, str] | None:
+    """The service window as a calendar file (METHOD:PUBLISH) in every mail about it; the
+    stable UID and raised SEQUENCE let a calendar that imported it update or cancel it."""
+    if notice.kind is not NoticeKind.service_window:
+        return None
+    cancelled = event is UpdateKind.cancelled or notice.status is NoticeStatus.cancelled
+    vevent = ical.notice_to_event(
+        notice, cancelled=cancelled, kind=ical.NoticeCalendarKind.service_window.value, url=notice_url(notice)
+    )
+    if vevent is None:
+        return None
+    calendar = ical.calendar_of(str(KIND_LABELS[notice.kind]), [vevent], ical.Method.publish)
+    return ical.mail_attachment(calendar, "servicefonster.ics")
+
+
 def build_message(
     notice: Notice, event: UpdateKind, update: NoticeUpdate | None, language: str = DEFAULT_LANGUAGE
 ) -> OutgoingMessage:
@@ -122,13 +138,14 @@ def build_message(
         subject = subject_for(notice, event, language)
         text_body = env.get_template("email/notices/notice.txt").render(**context)
         html_body = env.get_template("email/notices/notice.html").render(**context)
+        attachment = window_attachment(notice, event)
     return OutgoingMessage(
         kind="notice" if event is UpdateKind.published else "notice_update",
         subject=subject,
         text_body=text_body,
         html_body=html_body,
         headers=headers,
-        attachments=[],
+        attachments=[attachment] if attachment else [],
         source_type="notice",
         source_id=notice.id,
     )
