@@ -636,6 +636,7 @@ def feed_notices(session: Session, limit: int = 50) -> list[Notice]:
     return list(
         session.scalars(
             _published(select(Notice))
+            .options(selectinload(Notice.updates))
             .where(Notice.status != NoticeStatus.draft, Notice.published_at.is_not(None))
             .order_by(Notice.updated_at.desc())
             .limit(limit)
