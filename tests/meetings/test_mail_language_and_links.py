@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
+import commsplan
 from commsplan.auth.models import Role
 from commsplan.delivery.models import OutgoingMessage
 from commsplan.delivery.services import drain
@@ -191,3 +194,30 @@ def test_occurrence_page_says_how_often_it_was_changed(client, auth, session):
     assert "Ändrad 3 gånger" in page and "Version" not in page
     client.post("/language/en", data={"next": "/"})
     assert "Changed 3 times" in client.get(f"/meetings/occurrences/{occ.id}").get_data(as_text=True)
+
+
+def _hidden_classes_in_print() -> set[str]:
+    """Classes that a ``display: none`` rule of the print styles ends on."""
+    hidden: set[str] = set()
+    for name in ("print.css", "meetings.css"):
+        css = (Path(commsplan.__file__).parent / "static" / name).read_text()
+        for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+            if re.search(r"display:\s*none", body):
+                for selector in selectors.split(","):
+                    last = selector.strip().split()[-1] if selector.strip() else ""
+                    hidden.update(re.findall(r"\.([\w-]+)", last))
+    return hidden
+
+
+def test_printed_agenda_includes_item_notes(client, auth, session):
+    series = _series(session)
+    occ = services.upcoming(series)[0]
+    services.replace_agenda(
+        session, occ, [services.AgendaItemData("Nyheter i 1177", "Inera", 20, notes="Frågor tas i chatten")]
+    )
+    session.commit()
+    auth.login(Role.viewer)
+    page = client.get(f"/meetings/occurrences/{occ.id}/agenda/print").get_data(as_text=True)
+    match = re.search(r'<(\w+)[^>]*class="([^"]*)"[^>]*>Frågor tas i chatten<', page)
+    assert match, "the note is on the printed agenda"
+    assert not set(match.group(2).split()) & _hidden_classes_in_print()
