@@ -75,6 +75,10 @@ class FinishInSchema(_Strict):
     body = fields.String(load_default="", validate=validate.Length(max=20000))
 
 
+class CloseInSchema(FinishInSchema):
+    ended_at = _when("When an outage really ended (default: now; not in the future, not before its start)")
+
+
 class NamedSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()

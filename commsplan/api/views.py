@@ -202,13 +202,13 @@ def post_update(payload: dict[str, Any], notice_id: int):
 
 
 @bp.post("/notices/<int:notice_id>/close")
-@bp.arguments(schemas.FinishInSchema)
+@bp.arguments(schemas.CloseInSchema)
 @bp.response(200, schemas.NoticeOutSchema)
 def close_notice(payload: dict[str, Any], notice_id: int):
     """Close a published notice (an outage becomes resolved); recipients are told."""
     notice = _notice(notice_id)
     try:
-        services.close(db.session, notice, _api_user(), payload["body"])
+        services.close(db.session, notice, _api_user(), payload["body"], ended_at=payload.get("ended_at"))
     except services.NoticeError as error:
         _notice_error(error)
     db.session.commit()

@@ -110,6 +110,8 @@ class UpdateForm(FlaskForm):
 
 class FinishForm(FlaskForm):
     body = TextAreaField(_l("Meddelande till mottagarna"), validators=[Optional(), Length(max=20000)])
+    # Only for closing an outage: when it really ended (filled in with now).
+    ended_at = DateTimeLocalField(_l("Driftstörningen slutade"), format=LOCAL_FORMAT, validators=[Optional()])
 
 
 class RescheduleForm(FlaskForm):

@@ -371,18 +371,38 @@ def post_update(
 
 
 def close(
-    session: Session, notice: Notice, actor: User | None, body: str = "", now: datetime | None = None
+    session: Session,
+    notice: Notice,
+    actor: User | None,
+    body: str = "",
+    now: datetime | None = None,
+    ended_at: datetime | None = None,
 ) -> NoticeUpdate:
-    """End a published notice; an outage is then resolved."""
+    """End a published notice; an outage is then resolved.
+
+    ``ended_at`` is when the outage really ended, if the coordinator closes it later
+    than that; it may not lie in the future or before the outage began. Without it the
+    end is kept if an update already set it, else it is now.
+    """
     now = now or utcnow()
     _require_open(notice)
+    if ended_at is not None:
+        if notice.kind is not NoticeKind.outage:
+            raise NoticeError(_("Bara driftstörningar har ett slut att ange när de avslutas."), "ended_at")
+        if ended_at > now:
+            raise NoticeError(_("Slutet kan inte ligga i framtiden."), "ended_at")
+        if notice.starts_at is not None:
+            # Forms give whole minutes: the minute the outage began is not "before" it.
+            if ended_at < notice.starts_at.replace(second=0, microsecond=0):
+                raise NoticeError(_("Slutet kan inte ligga före starten."), "ended_at")
+            ended_at = max(ended_at, notice.starts_at)
     session.flush()
     _transition(session, notice, NoticeStatus.published, NoticeStatus.closed, closed_at=now)
     notice.sequence += 1
     state = None
     if notice.kind is NoticeKind.outage:
         notice.outage_state = state = OutageState.resolved
-        notice.ends_at = notice.ends_at or now
+        notice.ends_at = ended_at or notice.ends_at or now
     update = _record(session, notice, UpdateKind.closed, actor, body, outage_state=state, now=now)
     _send(session, notice, UpdateKind.closed, update)
     return update
