@@ -255,9 +255,7 @@ def _by_language(session: Session, people: list[ResolvedRecipient]) -> dict[str,
     languages = contact_languages(session, (p.contact_id for p in people))
     groups: dict[str, list[ResolvedRecipient]] = {language: [] for language in MAIL_LANGUAGES}
     for person in people:
-        groups[
-            languages.get(person.contact_id, DEFAULT_LANGUAGE) if person.contact_id else DEFAULT_LANGUAGE
-        ].append(person)
+        groups[languages.get(person.contact_id or 0, DEFAULT_LANGUAGE)].append(person)
     return groups
 
 
