@@ -82,14 +82,21 @@ def notice_url(notice: Notice) -> str:
     return f"{current_app.config['BASE_URL']}/status/{notice.uid}"
 
 
-def window_attachment(notice: Notice, event: UpdateKind) -> dict[str, str] | None:
+def window_attachment(
+    notice: Notice, event: UpdateKind, language: str = DEFAULT_LANGUAGE
+) -> dict[str, str] | None:
     """The service window as a calendar file (METHOD:PUBLISH) in every mail about it; the
     stable UID and raised SEQUENCE let a calendar that imported it update or cancel it."""
     if notice.kind is not NoticeKind.service_window:
         return None
     cancelled = event is UpdateKind.cancelled or notice.status is NoticeStatus.cancelled
     vevent = ical.notice_to_event(
-        notice, cancelled=cancelled, kind=ical.NoticeCalendarKind.service_window.value, url=notice_url(notice)
+        notice,
+        cancelled=cancelled,
+        kind=ical.NoticeCalendarKind.service_window.value,
+        url=notice_url(notice),
+        title=title_in(notice, language),
+        description=body_in(notice, language),
     )
     if vevent is None:
         return None
@@ -138,7 +145,7 @@ def build_message(
         subject = subject_for(notice, event, language)
         text_body = env.get_template("email/notices/notice.txt").render(**context)
         html_body = env.get_template("email/notices/notice.html").render(**context)
-        attachment = window_attachment(notice, event)
+        attachment = window_attachment(notice, event, language)
     return OutgoingMessage(
         kind="notice" if event is UpdateKind.published else "notice_update",
         subject=subject,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import vobject
 from sqlalchemy import select
 
 from commsplan.delivery.models import OutgoingMessage
@@ -145,3 +146,17 @@ def test_every_link_in_notice_mail_works_without_an_account(app, session, runner
     assert len(outbox.messages) == 8  # 4 mails (published ×2, update, started) × 2
     for mail in outbox.messages:
         assert assert_links_work_anonymously(app, mail) >= 3  # the notice, the status page, unsubscribe
+
+
+def test_english_readers_get_the_window_calendar_file_in_english(session, runner, outbox):
+    contact = factories.make_contact(session, email="en@example.org", language="en")
+    notice = make_notice(session, NoticeKind.service_window, title_en="Upgrade of the Journal")
+    services.add_recipient(session, notice, contact.email)
+    services.publish(session, notice, None)
+    session.commit()
+    _deliver(runner)
+    [mail] = outbox.to("en@example.org")
+    [attachment] = [p for p in mail.iter_attachments() if p.get_filename() == "servicefonster.ics"]
+    event = vobject.readOne(attachment.get_content()).vevent
+    assert event.summary.value == "Service window: Upgrade of the Journal"
+    assert "More information:" in event.description.value
