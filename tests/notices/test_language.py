@@ -125,6 +125,10 @@ def test_notice_form_and_api_take_the_english_wording(client, auth, session):
     assert response.status_code == 302, response.get_data(as_text=True)
     notice = session.scalars(select(services.Notice)).one()
     assert (notice.title_en, notice.body_markdown_en) == ("News in 1177", "In English.")
+    page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
+    assert '<div lang="en">' in page and "News in 1177" in page
+    edit = client.get(f"/notices/{notice.id}/edit").get_data(as_text=True)
+    assert 'value="News in 1177"' in edit
 
 
 def test_every_link_in_notice_mail_works_without_an_account(app, session, runner, outbox):
