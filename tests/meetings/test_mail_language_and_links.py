@@ -130,7 +130,7 @@ def test_english_contact_gets_english_invitation_and_cancel(app, client, auth, s
 
 def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, session, outbox):
     # A network series (no public sign-up) with an invited contact, and an information
-    # meeting with a sign-up: invitation, update, cancellation, confirmation, update mail.
+    # meeting with sign-ups: invitation, update, cancellation, confirmation, update mails.
     member = factories.make_contact(session, name="Medlem", email="medlem@example.org")
     network = services.create_series(
         session,
@@ -146,18 +146,23 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
     invitations.send_invitations(session, network)
     session.commit()
     info = _series(session)
-    info_occ = services.upcoming(info)[0]
+    info_occ, info_later = services.upcoming(info)[:2]
     assert _sign_up(client, info_occ, "anna@example.org").status_code == 200
+    assert _sign_up(client, info_later, "anna@example.org").status_code == 200
 
     auth.login(Role.coordinator)
-    network_occ = services.upcoming(network)[0]
-    assert client.post(f"/meetings/occurrences/{network_occ.id}/cancel").status_code == 302
-    assert client.post(f"/meetings/occurrences/{info_occ.id}/cancel").status_code == 302
+    network_first, network_later = services.upcoming(network)[:2]
+    for occ in (network_first, info_occ):  # moved: iMIP update, registrant update
+        day = (occ.start.astimezone(STOCKHOLM) + timedelta(days=1)).date().isoformat()
+        moved = {"day": day, "start_time": "10:00", "end_time": "11:00"}
+        assert client.post(f"/meetings/occurrences/{occ.id}/move", data=moved).status_code == 302
+    for occ in (network_later, info_later):  # cancelled: iMIP CANCEL, registrant update
+        assert client.post(f"/meetings/occurrences/{occ.id}/cancel").status_code == 302
     auth.logout()
     drain(app, connections=1)
 
     kinds = {m["Subject"].split(":")[0] for m in outbox.messages}
-    assert {"Inbjudan", "Inställt", "Anmälan bekräftad"} <= kinds
+    assert {"Inbjudan", "Ändrat", "Inställt", "Anmälan bekräftad", "Ändrad tid"} <= kinds
     checked = sum(assert_links_work_anonymously(app, mail) for mail in outbox.messages)
     assert checked >= len(outbox.messages)
     # The page of the network meeting shows no participant names.

@@ -146,8 +146,14 @@ def test_every_link_in_notice_mail_works_without_an_account(app, session, runner
     services.post_update(session, outage, None, "Orsaken är hittad.")
     session.commit()
     services.run_schedule(session, now=start + timedelta(minutes=1))
+    services.reschedule(
+        session, window, None, start, window.ends_at + timedelta(hours=1), now=start + timedelta(minutes=2)
+    )
+    services.close(session, outage, None, "Löst.")
+    session.commit()
     _deliver(runner)
-    assert len(outbox.messages) == 8  # 4 mails (published ×2, update, started) × 2
+    # published ×2, update, started, extended, closed – each to two people
+    assert len(outbox.messages) == 12
     for mail in outbox.messages:
         assert assert_links_work_anonymously(app, mail) >= 3  # the notice, the status page, unsubscribe
 
