@@ -16,11 +16,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
-    """Swedish unless the visitor chose another supported language."""
+    """Swedish unless the visitor chose another supported language, or followed a link
+    from mail in another language (``?lang=en``)."""
     from flask import current_app, has_request_context
 
     # CLI commands and the worker have no request: they speak the default language.
-    chosen = session.get("lang") if has_request_context() else None
+    chosen = (request.args.get("lang") or session.get("lang")) if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -8,6 +8,7 @@ language, so a fan-out to thousands costs one rendering per language, not per pe
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,3 +45,14 @@ def contact_language(session: Session, contact_id: int | None) -> str:
         return DEFAULT_LANGUAGE
     contact = session.get(Contact, contact_id)
     return mail_language(contact.language if contact else None)
+
+
+def localised_url(url: str, language: str) -> str:
+    """``url`` with ``lang=<language>`` for readers of another language than Swedish, so
+    the page a mail links to opens in the mail's language (the locale selector reads it)."""
+    language = mail_language(language)
+    if language == DEFAULT_LANGUAGE:
+        return url
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({"lang": language})))

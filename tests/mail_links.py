@@ -38,9 +38,16 @@ def mail_links(mail) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def assert_links_work_anonymously(app, mail) -> int:  # type: ignore[no-untyped-def]
+    """Fetch every app link of ``mail`` without logging in: each answers 200, and a link
+    from English mail that names the language opens the page in English."""
     anonymous = app.test_client()
+    english = '<html lang="en">' in mail.get_body(("html",)).get_content()
     links = mail_links(mail)
     for link in links:
         response = anonymous.get(link.removeprefix(BASE))
         assert response.status_code == 200, (link, response.status_code, response.headers.get("Location"))
+        if "lang=en" in link and response.mimetype == "text/html":
+            assert '<html lang="en">' in response.get_data(as_text=True), link
+    if english:
+        assert any("lang=en" in link for link in links), links
     return len(links)

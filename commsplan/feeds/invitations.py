@@ -29,7 +29,7 @@ from commsplan.delivery.services import Addressee, enqueue
 from commsplan.feeds import ical
 from commsplan.feeds.models import Invitation
 from commsplan.feeds.services import occurrence_url
-from commsplan.languages import contact_language
+from commsplan.languages import contact_language, localised_url
 from commsplan.meetings import services as meetings
 from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.meetings.notify import when
@@ -212,13 +212,19 @@ def invitations_for(session: Session, occurrence: Occurrence) -> list[Invitation
 
 
 def invitation_calendar(
-    occurrence: Occurrence, method: ical.Method, attendee: ical.Person, sequence: int, now: datetime
+    occurrence: Occurrence,
+    method: ical.Method,
+    attendee: ical.Person,
+    sequence: int,
+    now: datetime,
+    url: str | None = None,
 ) -> Calendar:
-    """The VCALENDAR of one invitation or cancellation for one attendee."""
+    """The VCALENDAR of one invitation or cancellation for one attendee; ``url`` is the
+    page the event links to (default: the public occurrence page)."""
     event = ical.occurrence_to_event(
         occurrence,
         stamp=now,
-        url=occurrence_url(occurrence),
+        url=url or occurrence_url(occurrence),
         attendees=[attendee],
         fallback_organiser=default_organiser(),
         rsvp=False,
@@ -252,7 +258,9 @@ def _send(
     """One iMIP mail to one person, in that contact's language (Swedish by default)."""
     language = contact_language(session, contact_id)
     with force_locale(language):
-        calendar = invitation_calendar(occurrence, method, person, sequence, now)
+        public_url = occurrence_url(occurrence)
+        url = localised_url(public_url, language) if public_url else None
+        calendar = invitation_calendar(occurrence, method, person, sequence, now, url)
         start = local(occurrence.start)
         context = {
             "lang": language,
@@ -262,7 +270,7 @@ def _send(
             "when": when(occurrence),
             "start": start,
             "end": local(occurrence.end),
-            "url": occurrence_url(occurrence),
+            "url": url,
             "agenda": ical.agenda_summary(occurrence),
             "recipient": person,
         }

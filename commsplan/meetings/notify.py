@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from commsplan.delivery.models import OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.feeds import ical
-from commsplan.languages import MAIL_LANGUAGES, mail_language
+from commsplan.languages import MAIL_LANGUAGES, localised_url, mail_language
 from commsplan.meetings.models import Occurrence, Registration
 from commsplan.meetings.services import agenda_numbers, agenda_with_times
 from commsplan.timeutil import STOCKHOLM, utcnow
@@ -50,9 +50,11 @@ def queue_confirmation(
     """Queue the confirmation for one sign-up, in its language; the caller commits."""
     occurrence = registration.occurrence
     reason = _("anmälan till möte")
-    with force_locale(mail_language(registration.language)):
+    language = mail_language(registration.language)
+    meeting_url, cancel_url = localised_url(meeting_url, language), localised_url(cancel_url, language)
+    with force_locale(language):
         context = {
-            "lang": mail_language(registration.language),
+            "lang": language,
             "registration": registration,
             "occ": occurrence,
             "series": occurrence.series,
@@ -98,6 +100,7 @@ def queue_registrant_update(
         readers = [reg for reg in registrations if mail_language(reg.language) == language]
         if not readers:
             continue
+        page_url = localised_url(meeting_url, language)
         with force_locale(language):
             context = {
                 "lang": language,
@@ -105,7 +108,7 @@ def queue_registrant_update(
                 "series": occurrence.series,
                 "when": when(occurrence),
                 "cancelled": cancelled,
-                "meeting_url": meeting_url,
+                "meeting_url": page_url,
             }
             subject = (
                 _("Inställt: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])
@@ -118,7 +121,7 @@ def queue_registrant_update(
                 text_body=render_template("email/meetings/registration_update.txt", **context),
                 html_body=render_template("email/meetings/registration_update.html", **context),
                 headers={},
-                attachments=[_ics_attachment(occurrence, meeting_url)],
+                attachments=[_ics_attachment(occurrence, page_url)],
                 source_type="occurrence",
                 source_id=occurrence.id,
             )
@@ -129,7 +132,10 @@ def queue_registrant_update(
                 Addressee(
                     email=reg.email,
                     name=reg.name,
-                    personalisation={"name": reg.name, "cancel_url": cancel_urls.get(reg.id, meeting_url)},
+                    personalisation={
+                        "name": reg.name,
+                        "cancel_url": localised_url(cancel_urls.get(reg.id, meeting_url), language),
+                    },
                     reason=reason,
                 )
                 for reg in readers

@@ -18,7 +18,7 @@ from flask_babel import force_locale
 
 from commsplan.delivery.models import OutgoingMessage
 from commsplan.feeds import ical
-from commsplan.languages import DEFAULT_LANGUAGE, mail_language
+from commsplan.languages import DEFAULT_LANGUAGE, localised_url, mail_language
 from commsplan.notices.labels import (
     KIND_LABELS,
     OUTAGE_STATE_LABELS,
@@ -94,7 +94,7 @@ def window_attachment(
         notice,
         cancelled=cancelled,
         kind=ical.NoticeCalendarKind.service_window.value,
-        url=notice_url(notice),
+        url=localised_url(notice_url(notice), language),
         title=title_in(notice, language),
         description=body_in(notice, language),
     )
@@ -136,8 +136,8 @@ def build_message(
             else "",
             "starts": format_local(notice.starts_at, language),
             "ends": format_local(notice.ends_at, language),
-            "url": notice_url(notice),
-            "status_url": f"{current_app.config['BASE_URL']}/status",
+            "url": localised_url(notice_url(notice), language),
+            "status_url": localised_url(f"{current_app.config['BASE_URL']}/status", language),
             "services": ", ".join(s.name for s in notice.services),
             "systems": ", ".join(s.name for s in notice.systems),
             "unsubscribe_url": "%%unsubscribe_url%%",

@@ -132,6 +132,7 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
     # A network series (no public sign-up) with an invited contact, and an information
     # meeting with sign-ups: invitation, update, cancellation, confirmation, update mails.
     member = factories.make_contact(session, name="Medlem", email="medlem@example.org")
+    english = factories.make_contact(session, name="Member", email="member@example.org", language="en")
     network = services.create_series(
         session,
         SeriesData(
@@ -140,7 +141,7 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
             starts_on=date.today() - timedelta(days=1),
             duration_minutes=120,
             rrule="FREQ=MONTHLY;INTERVAL=3;BYDAY=2WE",
-            contacts=[member],
+            contacts=[member, english],
         ),
     )
     invitations.send_invitations(session, network)
@@ -149,6 +150,7 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
     info_occ, info_later = services.upcoming(info)[:2]
     assert _sign_up(client, info_occ, "anna@example.org").status_code == 200
     assert _sign_up(client, info_later, "anna@example.org").status_code == 200
+    assert _sign_up(client, info_occ, "ann@example.org", language="en").status_code == 200
 
     auth.login(Role.coordinator)
     network_first, network_later = services.upcoming(network)[:2]
@@ -163,6 +165,7 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
 
     kinds = {m["Subject"].split(":")[0] for m in outbox.messages}
     assert {"Inbjudan", "Ändrat", "Inställt", "Anmälan bekräftad", "Ändrad tid"} <= kinds
+    assert {"Invitation", "Changed", "Cancelled", "Registration confirmed", "Rescheduled"} <= kinds
     checked = sum(assert_links_work_anonymously(app, mail) for mail in outbox.messages)
     assert checked >= len(outbox.messages)
     # The page of the network meeting shows no participant names.
