@@ -166,6 +166,8 @@ def test_english_readers_get_the_window_calendar_file_in_english(session, runner
     session.commit()
     _deliver(runner)
     [mail] = outbox.to("en@example.org")
+    text = mail.get_body(("plain",)).get_content()
+    assert "Starts: " in text and "Ends: " in text  # not the start page's "Home"
     [attachment] = [p for p in mail.iter_attachments() if p.get_filename() == "servicefonster.ics"]
     event = vobject.readOne(attachment.get_content()).vevent
     assert event.summary.value == "Service window: Upgrade of the Journal"
