@@ -32,7 +32,7 @@ from commsplan.feeds.services import occurrence_url
 from commsplan.languages import contact_language, localised_url
 from commsplan.meetings import services as meetings
 from commsplan.meetings.models import MeetingSeries, Occurrence
-from commsplan.meetings.notify import when
+from commsplan.meetings.notify import short_when, when
 from commsplan.timeutil import local, utcnow
 
 SOURCE_TYPE = "occurrence"
@@ -236,7 +236,7 @@ def invitation_calendar(
 
 
 def _subject(occurrence: Occurrence, kind: str) -> str:
-    when = f"{local(occurrence.start):%Y-%m-%d %H.%M}"
+    when = short_when(occurrence)
     title = occurrence.series.title
     if kind == "invitation_cancel":
         return _("Inställt: %(title)s %(when)s", title=title, when=when)

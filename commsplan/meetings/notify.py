@@ -31,12 +31,22 @@ def occurrence_ics(occurrence: Occurrence, url: str | None = None) -> Calendar:
     return ical.calendar_of(occurrence.series.title, [event], ical.Method.publish)
 
 
+def _time_pattern() -> str:
+    locale = get_locale()
+    return _TIME_PATTERNS[mail_language(locale.language if locale else None)]
+
+
 def when(occurrence: Occurrence) -> str:
     """Day and time span in the current locale ("onsdag 6 mars 2024 09.00–10.30")."""
     start, end = occurrence.start.astimezone(STOCKHOLM), occurrence.end.astimezone(STOCKHOLM)
-    locale = get_locale()
-    pattern = _TIME_PATTERNS[mail_language(locale.language if locale else None)]
+    pattern = _time_pattern()
     return f"{format_date(start, 'EEEE d MMMM y')} {format_time(start, pattern)}–{format_time(end, pattern)}"
+
+
+def short_when(occurrence: Occurrence) -> str:
+    """Date and start for a subject line: "2024-03-06 09.00" ("09:00" in English)."""
+    start = occurrence.start.astimezone(STOCKHOLM)
+    return f"{start:%Y-%m-%d} {format_time(start, _time_pattern())}"
 
 
 def _ics_attachment(occurrence: Occurrence, meeting_url: str) -> dict[str, str]:

@@ -115,6 +115,7 @@ def test_english_contact_gets_english_invitation_and_cancel(app, client, auth, s
     drain(app, connections=1)
     [invite] = outbox.to("member@example.org")[:1]
     assert invite["Subject"].startswith("Invitation: Nätverket Invånartjänster")
+    assert invite["Subject"].endswith(":00")  # English clock time
     html = invite.get_body(("html",)).get_content()
     assert '<html lang="en">' in html and "You are invited" in html and "More information" in html
 
