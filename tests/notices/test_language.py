@@ -28,7 +28,7 @@ def _english_ops(session):  # type: ignore[no-untyped-def]
     return plan
 
 
-def test_english_contact_gets_english_mail_and_swedish_stays_default(session, runner, outbox):
+def test_english_contact_gets_english_mail_and_swedish_stays_default(client, session, runner, outbox):
     plan = _english_ops(session)
     notice = make_notice(
         session,
@@ -79,6 +79,15 @@ def test_english_contact_gets_english_mail_and_swedish_stays_default(session, ru
     swedish_text = swedish_first.get_body(("plain",)).get_content()
     assert "Började: måndag 2 mars 2026 kl. 10:15" in swedish_text
     assert "Vi felsöker." in swedish_text and "investigating" not in swedish_text
+
+    # The notice page the English mail links to shows the English wording.
+    link = f"/status/{notice.uid}?lang=en"
+    assert link in html
+    page = client.get(link).get_data(as_text=True)
+    assert '<html lang="en">' in page and "<h1>The Journal cannot be reached</h1>" in page
+    assert "<strong>investigating</strong>" in page
+    swedish_page = client.get(f"/status/{notice.uid}").get_data(as_text=True)
+    assert "<h1>Journalen går inte att nå</h1>" in swedish_page and "Vi felsöker." in swedish_page
 
 
 def test_without_english_wording_the_text_is_sent_as_written(session, runner, outbox):
