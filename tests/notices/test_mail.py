@@ -160,12 +160,3 @@ def test_service_window_mail_carries_the_window_as_ics(session, runner, outbox):
     assert moved_event.uid.value == notice.uid
     assert moved_event.dtstart.value == later and int(moved_event.sequence.value) > int(event.sequence.value)
     assert _window_calendar(cancelled).vevent.status.value == "CANCELLED"
-
-
-def test_outage_mail_has_no_calendar_file(session, runner, outbox):
-    notice = make_notice(session)
-    services.add_recipient(session, notice, "mottagare@example.org")
-    services.publish(session, notice, None)
-    session.commit()
-    _deliver(runner)
-    assert list(outbox.messages[0].iter_attachments()) == []
