@@ -165,6 +165,11 @@ def test_every_link_in_notice_mail_works_without_an_account(app, session, runner
     assert len(outbox.messages) == 12
     for mail in outbox.messages:
         assert assert_links_work_anonymously(app, mail) >= 3  # the notice, the status page, unsubscribe
+    # The English reader's links open the pages in English (checked by the helper).
+    english = outbox.to("en@example.org")
+    assert len(english) == 6 and all(
+        '<html lang="en">' in m.get_body(("html",)).get_content() for m in english
+    )
 
 
 def test_english_readers_get_the_window_calendar_file_in_english(session, runner, outbox):
