@@ -16,13 +16,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
-    """Swedish unless the visitor chose another supported language."""
+    """Swedish unless the visitor chose another supported language, or followed a link
+    from mail in another language (``?lang=en``)."""
     from flask import current_app, has_request_context
 
     # CLI commands and the worker have no request: they speak the default language.
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = session.get("lang")
+    # Links in mail carry ?lang= so the page they open speaks the reader's language.
+    chosen = request.args.get("lang") or session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     if request.path.startswith("/api/"):

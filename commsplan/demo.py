@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from commsplan.audience.demo import load_audience_demo
 from commsplan.cli import commsplan_cli
@@ -10,6 +14,38 @@ from commsplan.extensions import db
 from commsplan.meetings.demo import load_meetings_demo
 from commsplan.plan.demo import load_demo
 from commsplan.timeutil import local, utcnow
+
+# What the loader counts (model names), as the coordinator calls them, in plan order.
+ROW_LABELS: dict[str, Callable[[int], str]] = {
+    "Plan": lambda n: ngettext("%(num)d plan", "%(num)d planer", n),
+    "Goal": lambda n: ngettext("%(num)d kommunikationsmål", "%(num)d kommunikationsmål", n),
+    "Guideline": lambda n: ngettext("%(num)d riktlinje", "%(num)d riktlinjer", n),
+    "ChecklistQuestion": lambda n: ngettext("%(num)d checklistfråga", "%(num)d checklistfrågor", n),
+    "StakeholderGroup": lambda n: ngettext("%(num)d intressentgrupp", "%(num)d intressentgrupper", n),
+    "InformationNeed": lambda n: ngettext("%(num)d informationsbehov", "%(num)d informationsbehov", n),
+    "Unit": lambda n: ngettext("%(num)d enhet", "%(num)d enheter", n),
+    "Recipient": lambda n: ngettext(
+        "%(num)d mottagare av information", "%(num)d mottagare av information", n
+    ),
+    "Contact": lambda n: ngettext("%(num)d kontakt", "%(num)d kontakter", n),
+    "Channel": lambda n: ngettext("%(num)d kanal", "%(num)d kanaler", n),
+    "Service": lambda n: ngettext("%(num)d e-tjänst", "%(num)d e-tjänster", n),
+    "System": lambda n: ngettext("%(num)d system", "%(num)d system", n),
+    "Responsibility": lambda n: ngettext(
+        "%(num)d rad i ansvarstabellen", "%(num)d rader i ansvarstabellen", n
+    ),
+    "Dependency": lambda n: ngettext("%(num)d beroende", "%(num)d beroenden", n),
+    "Collaboration": lambda n: ngettext("%(num)d samverkansform", "%(num)d samverkansformer", n),
+}
+
+
+def describe_added(added: dict[str, int]) -> str:
+    """``{"Channel": 8, …}`` as "8 kanaler, …" in plan order; unknown kinds as other rows."""
+    parts = [label(added[name]) for name, label in ROW_LABELS.items() if added.get(name)]
+    others = sum(count for name, count in added.items() if name not in ROW_LABELS)
+    if others:
+        parts.append(ngettext("%(num)d annan rad", "%(num)d andra rader", others))
+    return ", ".join(parts)
 
 
 @commsplan_cli.command("demo")
@@ -23,12 +59,15 @@ def demo_command() -> None:
     meetings = load_meetings_demo(db.session, local(utcnow()).date())
     db.session.commit()
     if report.total == 0 and meetings.created_series == 0:
-        click.echo("Demodata fanns redan; inget ändrades.")
+        click.echo(_("Demodata fanns redan; inget ändrades."))
         return
     if report.total:
-        summary = ", ".join(f"{name} {count}" for name, count in sorted(report.added.items()))
-        click.echo(f"Demodata inläst: {summary}.")
+        click.echo(_("Demodata inläst: %(summary)s.", summary=describe_added(report.added)))
     if meetings.created_series:
         click.echo(
-            f"Mötesserier inlästa: {meetings.created_series} serier, {meetings.occurrences} tillfällen."
+            _(
+                "Mötesserier inlästa: %(series)s, %(occurrences)s.",
+                series=ngettext("%(num)d serie", "%(num)d serier", meetings.created_series),
+                occurrences=ngettext("%(num)d tillfälle", "%(num)d tillfällen", meetings.occurrences),
+            )
         )

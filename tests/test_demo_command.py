@@ -19,6 +19,11 @@ def test_demo_loads_plan_and_meetings_once(runner, session):
     first = runner.invoke(args=["commsplan", "demo"])
     assert first.exit_code == 0, first.output
     assert "Mötesserier inlästa: 3 serier" in first.output
+    # Swedish labels with plurals, not model class names ("Channel 8").
+    assert "8 kanaler" in first.output and "1 plan," in first.output
+    assert "12 rader i ansvarstabellen" in first.output
+    for class_name in ("Channel", "StakeholderGroup", "Responsibility", "InformationNeed", "Unit "):
+        assert class_name not in first.output
     loaded = _counts(session)
     assert loaded[0] == 7 and loaded[2] == 3 and loaded[3] > 10
 

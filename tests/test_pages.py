@@ -207,12 +207,16 @@ def test_every_reachable_page_renders_accessibly_in_swedish(app, client, auth, d
         assert page.images_without_alt == 0, url
         # The DOS law and GDPR pages are linked from every page's footer.
         assert {"/accessibility", "/privacy"} <= set(page.links), url
+        seen.append(url)
         if found := raw_codes(page):
             problems.append((url, found))
 
     problems: list[tuple[str, list[str]]] = []
+    seen: list[str] = []
     assert crawl(app, client, check) >= 30
     assert problems == [], "\n".join(map(str, problems))
+    # Pages that mail links to, reached from the coordinator's pages.
+    assert any(url.startswith("/meetings/public/") for url in seen), "public occurrence page"
 
 
 def test_every_reachable_page_in_english_shows_no_swedish_interface_text_or_codes(

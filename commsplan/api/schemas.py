@@ -28,6 +28,16 @@ class NoticeInSchema(_Strict):
     body = fields.String(
         load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"}
     )
+    title_en = fields.String(
+        load_default="",
+        validate=validate.Length(max=200),
+        metadata={"description": "Optional English title, sent to contacts whose language is English"},
+    )
+    body_en = fields.String(
+        load_default="",
+        validate=validate.Length(max=20000),
+        metadata={"description": "Optional English body (Markdown), sent to English-speaking contacts"},
+    )
     severity = fields.Enum(Severity, by_value=True, allow_none=True, load_default=None)
     outage_state = fields.Enum(OutageState, by_value=True, allow_none=True, load_default=None)
     starts_at = _when("Start of the service window or outage")
@@ -65,6 +75,10 @@ class FinishInSchema(_Strict):
     body = fields.String(load_default="", validate=validate.Length(max=20000))
 
 
+class CloseInSchema(FinishInSchema):
+    ended_at = _when("When an outage really ended (default: now; not in the future, not before its start)")
+
+
 class NamedSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
@@ -88,6 +102,8 @@ class NoticeOutSchema(ma.Schema):
     status = fields.Enum(NoticeStatus, by_value=True)
     title = fields.String()
     body = fields.String(attribute="body_markdown")
+    title_en = fields.String()
+    body_en = fields.String(attribute="body_markdown_en")
     severity = fields.Enum(Severity, by_value=True, allow_none=True)
     outage_state = fields.Enum(OutageState, by_value=True, allow_none=True)
     starts_at = fields.AwareDateTime(allow_none=True)

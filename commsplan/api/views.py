@@ -129,6 +129,8 @@ def _data(payload: dict[str, Any]) -> services.NoticeData:
         kind=payload["kind"],
         title=payload["title"],
         body_markdown=payload.get("body", ""),
+        title_en=payload.get("title_en", ""),
+        body_markdown_en=payload.get("body_en", ""),
         severity=payload.get("severity"),
         outage_state=payload.get("outage_state"),
         starts_at=payload.get("starts_at"),
@@ -210,13 +212,13 @@ def post_update(payload: dict[str, Any], notice_id: int):
 
 
 @bp.post("/notices/<int:notice_id>/close")
-@bp.arguments(schemas.FinishInSchema)
+@bp.arguments(schemas.CloseInSchema)
 @bp.response(200, schemas.NoticeOutSchema)
 def close_notice(payload: dict[str, Any], notice_id: int):
     """Close a published notice (an outage becomes resolved); recipients are told."""
     notice = _notice(notice_id)
     try:
-        services.close(db.session, notice, _api_user(), payload["body"])
+        services.close(db.session, notice, _api_user(), payload["body"], ended_at=payload.get("ended_at"))
     except services.NoticeError as error:
         _notice_error(error)
     db.session.commit()

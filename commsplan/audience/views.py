@@ -17,7 +17,7 @@ from commsplan.audience.forms import (
     parse_matrix,
     severity_name,
 )
-from commsplan.auth.guard import role_required
+from commsplan.auth.guard import may, readable, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
@@ -45,7 +45,7 @@ def _matrix_page(matrix: services.Matrix, form: MatrixForm, errors: list[str], s
             errors=errors,
             kinds=list(NoticeKind),
             short_labels=SHORT_LABELS,
-            can_edit=current_user.has_role(Role.coordinator),
+            can_edit=may("audience.matrix"),
             severities=list(Severity),
             severity_labels=SEVERITY_LABELS,
             columns=[
@@ -63,6 +63,7 @@ def _matrix_page(matrix: services.Matrix, form: MatrixForm, errors: list[str], s
 
 
 @bp.route("/plan/audience", methods=["GET", "POST"])
+@readable
 def matrix():
     # Viewers read the matrix; saving it needs a coordinator (the guard's default for POST).
     current = services.matrix(db.session)

@@ -239,19 +239,28 @@ class NoticeCalendarKind(enum.Enum):
 
 
 def notice_to_event(
-    notice: NoticeLike, *, cancelled: bool, kind: str, url: str | None = None
+    notice: NoticeLike,
+    *,
+    cancelled: bool,
+    kind: str,
+    url: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
 ) -> Event | None:
     """A service window (timed) or a release (all-day) as a VEVENT; None if it has no date.
 
     Notices never block time in the subscriber's calendar (TRANSP:TRANSPARENT).
+    ``title`` and ``description`` replace the notice's own (e.g. its English wording in
+    mail to English readers).
     """
+    own_title = notice.title if title is None else title
     if kind == NoticeCalendarKind.release.value:
         label = _("Release")
-        title = f"{label}: {notice.title}"
+        title = f"{label}: {own_title}"
         if notice.version:
             title += f" ({notice.version})"
     else:
-        title = f"{_('Servicefönster')}: {notice.title}"
+        title = f"{_('Servicefönster')}: {own_title}"
     if cancelled:
         title = _("Inställt: %(title)s", title=title)
     start: date | datetime
@@ -267,7 +276,7 @@ def notice_to_event(
         end = notice.release_date + timedelta(days=1)
     else:
         return None
-    description = notice.body_markdown or ""
+    description = (notice.body_markdown if description is None else description) or ""
     if url:
         description = (description + "\n\n" if description else "") + _("Mer information: %(url)s", url=url)
     return Event.new(
@@ -288,6 +297,20 @@ def notice_to_event(
 
 def to_bytes(calendar: Calendar) -> bytes:
     return calendar.to_ical()
+
+
+def mail_attachment(calendar: Calendar, filename: str) -> dict[str, str]:
+    """A VCALENDAR as an outbox attachment, the one way every mail carries a calendar.
+
+    The METHOD is repeated in the content type as RFC 6047 asks; an iMIP REQUEST or
+    CANCEL is then also put inline by the sender so Outlook offers to accept it.
+    """
+    method = str(calendar.get("METHOD", Method.publish.value))
+    return {
+        "filename": filename,
+        "content_type": f"text/calendar; method={method}; charset=utf-8",
+        "content": to_bytes(calendar).decode("utf-8"),
+    }
 
 
 def assemble(calendar: Calendar, event_texts: Iterable[str]) -> bytes:

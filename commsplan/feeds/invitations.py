@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from icalendar import Calendar
 from icalendar.enums import STATUS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,9 +28,11 @@ from commsplan.delivery.models import OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.feeds import ical
 from commsplan.feeds.models import Invitation
-from commsplan.feeds.services import CALENDAR_LANGUAGE, occurrence_url
+from commsplan.feeds.services import occurrence_url
+from commsplan.languages import contact_language, localised_url
 from commsplan.meetings import services as meetings
 from commsplan.meetings.models import MeetingSeries, Occurrence
+from commsplan.meetings.notify import short_when, when
 from commsplan.timeutil import local, utcnow
 
 SOURCE_TYPE = "occurrence"
@@ -208,14 +211,20 @@ def invitations_for(session: Session, occurrence: Occurrence) -> list[Invitation
     )
 
 
-def invitation_ics(
-    occurrence: Occurrence, method: ical.Method, attendee: ical.Person, sequence: int, now: datetime
-) -> str:
-    """The iCalendar text of one invitation or cancellation for one attendee."""
+def invitation_calendar(
+    occurrence: Occurrence,
+    method: ical.Method,
+    attendee: ical.Person,
+    sequence: int,
+    now: datetime,
+    url: str | None = None,
+) -> Calendar:
+    """The VCALENDAR of one invitation or cancellation for one attendee; ``url`` is the
+    page the event links to (default: the public occurrence page)."""
     event = ical.occurrence_to_event(
         occurrence,
         stamp=now,
-        url=occurrence_url(occurrence),
+        url=url or occurrence_url(occurrence),
         attendees=[attendee],
         fallback_organiser=default_organiser(),
         rsvp=False,
@@ -223,12 +232,11 @@ def invitation_ics(
     event.sequence = sequence
     if method is ical.Method.cancel:
         event.status = STATUS.CANCELLED
-    calendar = ical.calendar_of(occurrence.series.title, [event], method)
-    return calendar.to_ical().decode()
+    return ical.calendar_of(occurrence.series.title, [event], method)
 
 
 def _subject(occurrence: Occurrence, kind: str) -> str:
-    when = f"{local(occurrence.start):%Y-%m-%d %H.%M}"
+    when = short_when(occurrence)
     title = occurrence.series.title
     if kind == "invitation_cancel":
         return _("Inställt: %(title)s %(when)s", title=title, when=when)
@@ -247,15 +255,22 @@ def _send(
     sequence: int,
     now: datetime,
 ) -> None:
-    with force_locale(CALENDAR_LANGUAGE):
-        ics = invitation_ics(occurrence, method, person, sequence, now)
+    """One iMIP mail to one person, in that contact's language (Swedish by default)."""
+    language = contact_language(session, contact_id)
+    with force_locale(language):
+        public_url = occurrence_url(occurrence)
+        url = localised_url(public_url, language) if public_url else None
+        calendar = invitation_calendar(occurrence, method, person, sequence, now, url)
+        start = local(occurrence.start)
         context = {
+            "lang": language,
             "occurrence": occurrence,
             "series": occurrence.series,
             "kind": kind,
-            "start": local(occurrence.start),
+            "when": when(occurrence),
+            "start": start,
             "end": local(occurrence.end),
-            "url": occurrence_url(occurrence),
+            "url": url,
             "agenda": ical.agenda_summary(occurrence),
             "recipient": person,
         }
@@ -266,11 +281,7 @@ def _send(
             html_body=render_template("email/feeds/invitation.html", **context),
             headers={},
             attachments=[
-                {
-                    "filename": "cancel.ics" if method is ical.Method.cancel else "invite.ics",
-                    "content_type": f"text/calendar; method={method.value}; charset=utf-8",
-                    "content": ics,
-                }
+                ical.mail_attachment(calendar, "cancel.ics" if method is ical.Method.cancel else "invite.ics")
             ],
             source_type=SOURCE_TYPE,
             source_id=occurrence.id,

@@ -28,13 +28,14 @@ from werkzeug.routing import BuildError
 
 from commsplan.feeds import ical
 from commsplan.feeds.models import REGION_TARGET, FeedCache, FeedKind, FeedToken
+from commsplan.meetings import links
 from commsplan.meetings import services as meetings
 from commsplan.meetings.models import AgendaItem, MeetingSeries, Occurrence
 from commsplan.plan.models import Contact
 from commsplan.timeutil import utcnow
 
 # Bump when the rendered text changes for the same data, so clients refetch.
-FEED_FORMAT_VERSION = "1"
+FEED_FORMAT_VERSION = "2"
 # How far back a feed reaches; the start is a month boundary so the key changes monthly.
 MONTHS_BACK = 12
 # Notices further ahead than this are not put in the region feed.
@@ -330,13 +331,11 @@ def external_url(endpoint: str, **values: object) -> str | None:
 
 
 def occurrence_url(occurrence: Occurrence) -> str | None:
-    """The page a calendar links to: the public sign-up page when the series has one
-    (most subscribers have no account), else the meeting page for logged-in users."""
-    if occurrence.series.registration_open:
-        public_page = external_url("meetings.register", occurrence_id=occurrence.id)
-        if public_page:
-            return public_page
-    return external_url("meetings.occurrence_detail", occurrence_id=occurrence.id)
+    """The page a calendar links to: the public occurrence page, which works without an
+    account (most subscribers and invitees have none)."""
+    if links.ENDPOINT not in current_app.view_functions:
+        return None
+    return links.public_occurrence_url(occurrence)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from wtforms.i18n import get_translations
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from commsplan.languages import mail_language
 from commsplan.meetings.models import HolidayPolicy, MeetingKind, MeetingSeries
 from commsplan.meetings.services import (
     AgendaItemData,
@@ -39,6 +40,7 @@ from commsplan.meetings.services import (
     normalise_rrule,
     parse_explicit_dates,
 )
+from commsplan.plan.labels import LANGUAGE_LABELS
 from commsplan.plan.models import Contact, StakeholderGroup, Unit
 
 
@@ -307,6 +309,13 @@ class RegistrationForm(MeetingForm):
     name = StringField(_l("Namn"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(), Length(max=254)])
     organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=300)])
+    # Defaults to the language the page is shown in when the person signs up.
+    language = SelectField(
+        _l("Språk i mejlen om mötet"),
+        choices=[(code, label) for code, label in LANGUAGE_LABELS.items()],
+        default=lambda: mail_language(str(get_locale() or "")),
+        validators=[DataRequired()],
+    )
 
 
 def describe_cadence(series: MeetingSeries) -> str:

@@ -210,6 +210,8 @@ class Registration(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))  # stored lower-case: one sign-up per address
     organisation: Mapped[str] = mapped_column(String(300), default="")
+    # The language of the mail about this sign-up ("sv" or "en").
+    language: Mapped[str] = mapped_column(String(5), default="sv")
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

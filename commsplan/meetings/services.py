@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commsplan.languages import DEFAULT_LANGUAGE, mail_language
 from commsplan.meetings.models import (
     AgendaItem,
     HolidayPolicy,
@@ -797,6 +798,7 @@ def register(
     email: str,
     organisation: str = "",
     now: datetime | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> RegistrationResult:
     """Sign someone up once per address; a second sign-up returns the first one."""
     if not registration_is_open(occurrence, now):
@@ -808,7 +810,11 @@ def register(
     if existing is not None:
         return RegistrationResult(existing, created=False)
     registration = Registration(
-        occurrence_id=occurrence.id, name=name.strip(), email=address, organisation=organisation.strip()
+        occurrence_id=occurrence.id,
+        name=name.strip(),
+        email=address,
+        organisation=organisation.strip(),
+        language=mail_language(language),
     )
     try:
         # A savepoint: two simultaneous sign-ups from one address end as one row, not a 500.

@@ -19,7 +19,7 @@ from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.feeds import invitations
 from commsplan.forms import ConfirmForm
-from commsplan.meetings import notify, services
+from commsplan.meetings import links, notify, services
 from commsplan.meetings.forms import (
     KIND_LABELS,
     AgendaForm,
@@ -94,7 +94,7 @@ def _notify_registrants(occurrences: list[Occurrence]) -> None:
         notify.queue_registrant_update(
             db.session,
             occ,
-            meeting_url=base + url_for("meetings.register", occurrence_id=occ.id),
+            meeting_url=links.public_occurrence_url(occ),
             cancel_urls={
                 reg.id: base + url_for("meetings.registration_cancel", token=reg.token)
                 for reg in occ.registrations
@@ -216,6 +216,7 @@ def occurrence_detail(occurrence_id: int):
         registration_count=services.registration_count(db.session, occurrence),
         registration_open=services.registration_is_open(occurrence),
         confirm_form=ConfirmForm(),
+        public_key=links.occurrence_key(occurrence.id),
     )
 
 
@@ -406,6 +407,27 @@ def _csv_safe(value: str) -> str:
     return value
 
 
+# --- public pages --------------------------------------------------------------------
+
+
+@bp.get("/public/<int:occurrence_id>")
+@public
+def public_occurrence(occurrence_id: int):
+    """What mail and calendars link to: the meeting without participant names. Open to
+    all for series that take sign-ups, otherwise only with the key sent in the link."""
+    occurrence = _occurrence_or_404(occurrence_id)
+    if not links.can_view_publicly(occurrence, request.args.get("key")):
+        abort(404)
+    return render_template(
+        "meetings/public_occurrence.html",
+        occ=occurrence,
+        series=occurrence.series,
+        agenda=services.agenda_with_times(occurrence),
+        numbers=services.agenda_numbers(occurrence),
+        registration_open=services.registration_is_open(occurrence),
+    )
+
+
 # --- public sign-up --------------------------------------------------------------------
 
 
@@ -420,7 +442,12 @@ def register(occurrence_id: int):
     if is_open and form.validate_on_submit():
         try:
             result = services.register(
-                db.session, occurrence, form.name.data, form.email.data, form.organisation.data or ""
+                db.session,
+                occurrence,
+                form.name.data,
+                form.email.data,
+                form.organisation.data or "",
+                language=form.language.data,
             )
         except services.RegistrationClosed:
             db.session.rollback()
@@ -431,7 +458,7 @@ def register(occurrence_id: int):
                 notify.queue_confirmation(
                     db.session,
                     result.registration,
-                    meeting_url=base + url_for("meetings.register", occurrence_id=occurrence.id),
+                    meeting_url=links.public_occurrence_url(occurrence),
                     cancel_url=base
                     + url_for("meetings.registration_cancel", token=result.registration.token),
                 )

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
-from commsplan.notices.labels import KIND_LABELS, STATUS_LABELS
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from commsplan.notices.labels import KIND_LABELS, OUTAGE_STATE_LABELS, STATUS_LABELS, UPDATE_LABELS
 from commsplan.notices.markup import render_markdown
-from commsplan.notices.models import Notice
-from commsplan.timeutil import utcnow
+from commsplan.notices.models import Notice, UpdateKind
+from commsplan.timeutil import STOCKHOLM, utcnow
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -19,6 +22,23 @@ def _tag_id(base_url: str, notice: Notice) -> str:
     host = urlsplit(base_url).hostname or "commsplan.invalid"
     day = (notice.published_at or notice.created_at).date().isoformat()
     return f"tag:{host},{day}:notice/{notice.uid}"
+
+
+def _content(notice: Notice) -> Markup:
+    """The notice's text followed by its timeline, newest first, as the status page shows
+    it: readers of the feed see every update, not only the first announcement. Markup
+    escapes every value, so this is the one path from data to the entry's HTML."""
+    parts = [render_markdown(notice.body_markdown)]
+    updates = [u for u in reversed(notice.updates) if u.kind is not UpdateKind.published or u.body_markdown]
+    if updates:
+        items = []
+        for update in updates:
+            when = update.created_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+            state = f" · {OUTAGE_STATE_LABELS[update.outage_state]}" if update.outage_state else ""
+            head = Markup("<p><strong>{}</strong> – {}{}</p>").format(UPDATE_LABELS[update.kind], when, state)
+            items.append(Markup("<li>{}{}</li>").format(head, render_markdown(update.body_markdown)))
+        parts.append(Markup("<h2>{}</h2><ol>{}</ol>").format(_("Uppdateringar"), Markup("").join(items)))
+    return Markup("").join(parts)
 
 
 def atom_feed(notices: Sequence[Notice], base_url: str) -> bytes:
@@ -52,7 +72,5 @@ def atom_feed(notices: Sequence[Notice], base_url: str) -> bytes:
         )
         summary = f"{STATUS_LABELS[notice.status]}. " + ", ".join(s.name for s in notice.services)
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = summary.strip()
-        ET.SubElement(entry, f"{{{ATOM}}}content", type="html").text = str(
-            render_markdown(notice.body_markdown)
-        )
+        ET.SubElement(entry, f"{{{ATOM}}}content", type="html").text = str(_content(notice))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

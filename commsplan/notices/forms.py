@@ -50,6 +50,10 @@ class NoticeForm(FlaskForm):
     body_markdown = TextAreaField(
         _l("Text"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 8}
     )
+    title_en = StringField(_l("Rubrik på engelska (valfri)"), validators=[Optional(), Length(max=200)])
+    body_markdown_en = TextAreaField(
+        _l("Text på engelska (valfri)"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 6}
+    )
     services = MultiCheckboxField(_l("Berörda e-tjänster"), coerce=int, validate_choice=True)
     systems = MultiCheckboxField(_l("Berörda system"), coerce=int, validate_choice=True)
     groups = MultiCheckboxField(_l("Intressentgrupper som ska få meddelandet"), coerce=int)
@@ -106,6 +110,8 @@ class UpdateForm(FlaskForm):
 
 class FinishForm(FlaskForm):
     body = TextAreaField(_l("Meddelande till mottagarna"), validators=[Optional(), Length(max=20000)])
+    # Only for closing an outage: when it really ended (filled in with now).
+    ended_at = DateTimeLocalField(_l("Driftstörningen slutade"), format=LOCAL_FORMAT, validators=[Optional()])
 
 
 class RescheduleForm(FlaskForm):

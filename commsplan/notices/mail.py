@@ -17,6 +17,8 @@ from flask import current_app
 from flask_babel import force_locale
 
 from commsplan.delivery.models import OutgoingMessage
+from commsplan.feeds import ical
+from commsplan.languages import DEFAULT_LANGUAGE, localised_url, mail_language
 from commsplan.notices.labels import (
     KIND_LABELS,
     OUTAGE_STATE_LABELS,
@@ -25,7 +27,7 @@ from commsplan.notices.labels import (
     UPDATE_LABELS,
 )
 from commsplan.notices.markup import render_markdown
-from commsplan.notices.models import Notice, NoticeUpdate, UpdateKind
+from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, NoticeUpdate, UpdateKind
 from commsplan.timeutil import STOCKHOLM
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -36,10 +38,16 @@ def one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text or "").split())
 
 
-def format_local(value: datetime | None) -> str:
+# Dates as a reader of each language writes them.
+_DATETIME_PATTERNS = {"sv": "EEEE d MMMM y 'kl.' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
+_DATE_PATTERN = "d MMMM y"
+
+
+def format_local(value: datetime | None, language: str = DEFAULT_LANGUAGE) -> str:
     if value is None:
         return ""
-    return format_datetime(value, "EEEE d MMMM y 'kl.' HH:mm", tzinfo=STOCKHOLM, locale="sv")
+    pattern = _DATETIME_PATTERNS.get(language, _DATETIME_PATTERNS[DEFAULT_LANGUAGE])
+    return format_datetime(value, pattern, tzinfo=STOCKHOLM, locale=language)
 
 
 def thread_id(notice: Notice) -> str:
@@ -47,8 +55,25 @@ def thread_id(notice: Notice) -> str:
     return f"<notice-{notice.uid}@{host}>"
 
 
-def subject_for(notice: Notice, event: UpdateKind) -> str:
-    base = f"{KIND_LABELS[notice.kind]}: {one_line(notice.title)}"
+def title_in(notice: Notice, language: str) -> str:
+    """The coordinator's title as written, or its English version for English readers."""
+    if language == "en" and notice.title_en.strip():
+        return one_line(notice.title_en)
+    return one_line(notice.title)
+
+
+def body_in(notice: Notice, language: str) -> str:
+    if language == "en" and notice.body_markdown_en.strip():
+        return notice.body_markdown_en
+    return notice.body_markdown
+
+
+def subject_for(notice: Notice, event: UpdateKind, language: str = DEFAULT_LANGUAGE) -> str:
+    """``[prefix – ]<kind>: <title>``, in the current locale; a title that already starts
+    with the kind ("Release 2.3 av …") is not prefixed with it a second time."""
+    title = title_in(notice, language)
+    kind = str(KIND_LABELS[notice.kind])
+    base = title if title.lower().startswith(kind.lower()) else f"{kind}: {title}"
     prefix = SUBJECT_PREFIXES.get(event)
     return one_line(f"{prefix} – {base}" if prefix else base)
 
@@ -57,48 +82,77 @@ def notice_url(notice: Notice) -> str:
     return f"{current_app.config['BASE_URL']}/status/{notice.uid}"
 
 
-def build_message(notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> OutgoingMessage:
-    """The mail for ``event`` on ``notice``; ``%%unsubscribe_url%%`` is filled in per recipient."""
+def window_attachment(
+    notice: Notice, event: UpdateKind, language: str = DEFAULT_LANGUAGE
+) -> dict[str, str] | None:
+    """The service window as a calendar file (METHOD:PUBLISH) in every mail about it; the
+    stable UID and raised SEQUENCE let a calendar that imported it update or cancel it."""
+    if notice.kind is not NoticeKind.service_window:
+        return None
+    cancelled = event is UpdateKind.cancelled or notice.status is NoticeStatus.cancelled
+    vevent = ical.notice_to_event(
+        notice,
+        cancelled=cancelled,
+        kind=ical.NoticeCalendarKind.service_window.value,
+        url=localised_url(notice_url(notice), language),
+        title=title_in(notice, language),
+        description=body_in(notice, language),
+    )
+    if vevent is None:
+        return None
+    calendar = ical.calendar_of(str(KIND_LABELS[notice.kind]), [vevent], ical.Method.publish)
+    return ical.mail_attachment(calendar, "servicefonster.ics")
+
+
+def build_message(
+    notice: Notice, event: UpdateKind, update: NoticeUpdate | None, language: str = DEFAULT_LANGUAGE
+) -> OutgoingMessage:
+    """The mail for ``event`` on ``notice`` in ``language``; rendered once for all its
+    readers, ``%%unsubscribe_url%%`` is filled in per recipient."""
+    language = mail_language(language)
     root = thread_id(notice)
     headers = {"References": root}
     if event is not UpdateKind.published:
         headers["In-Reply-To"] = root
-    context = {
-        "notice": notice,
-        "event": event,
-        "update": update,
-        "kind_label": str(KIND_LABELS[notice.kind]),
-        "event_label": str(UPDATE_LABELS[event]),
-        "severity_label": str(SEVERITY_LABELS[notice.severity]) if notice.severity else "",
-        "state_label": str(OUTAGE_STATE_LABELS[notice.outage_state]) if notice.outage_state else "",
-        "title": one_line(notice.title),
-        "body_html": render_markdown(notice.body_markdown),
-        "update_html": render_markdown(update.body_markdown) if update and update.body_markdown else "",
-        "release_day": format_date(notice.release_date, "d MMMM y", locale="sv")
-        if notice.release_date
-        else "",
-        "starts": format_local(notice.starts_at),
-        "ends": format_local(notice.ends_at),
-        "url": notice_url(notice),
-        "status_url": f"{current_app.config['BASE_URL']}/status",
-        "services": ", ".join(s.name for s in notice.services),
-        "systems": ", ".join(s.name for s in notice.systems),
-        "unsubscribe_url": "%%unsubscribe_url%%",
-    }
     # Straight from the Jinja environment: mail is rendered by the worker and the CLI too,
     # outside any request, so the page context processors (CSRF forms …) must not run.
     env = current_app.jinja_env
-    with force_locale("sv"):
-        subject = subject_for(notice, event)
+    with force_locale(language):
+        context = {
+            "lang": language,
+            "notice": notice,
+            "event": event,
+            "update": update,
+            "kind_label": str(KIND_LABELS[notice.kind]),
+            "event_label": str(UPDATE_LABELS[event]),
+            "severity_label": str(SEVERITY_LABELS[notice.severity]) if notice.severity else "",
+            "state_label": str(OUTAGE_STATE_LABELS[notice.outage_state]) if notice.outage_state else "",
+            "title": title_in(notice, language),
+            "body": body_in(notice, language),
+            "body_html": render_markdown(body_in(notice, language)),
+            "update_html": render_markdown(update.body_markdown) if update and update.body_markdown else "",
+            "release_day": format_date(notice.release_date, _DATE_PATTERN, locale=language)
+            if notice.release_date
+            else "",
+            "starts": format_local(notice.starts_at, language),
+            "ends": format_local(notice.ends_at, language),
+            "url": localised_url(notice_url(notice), language),
+            "status_url": localised_url(f"{current_app.config['BASE_URL']}/status", language),
+            "services": ", ".join(s.name for s in notice.services),
+            "systems": ", ".join(s.name for s in notice.systems),
+            "unsubscribe_url": "%%unsubscribe_url%%",
+        }
+        subject = subject_for(notice, event, language)
         text_body = env.get_template("email/notices/notice.txt").render(**context)
         html_body = env.get_template("email/notices/notice.html").render(**context)
+        attachment = window_attachment(notice, event, language)
     return OutgoingMessage(
         kind="notice" if event is UpdateKind.published else "notice_update",
         subject=subject,
         text_body=text_body,
         html_body=html_body,
         headers=headers,
-        attachments=[],
+        attachments=[attachment] if attachment else [],
         source_type="notice",
         source_id=notice.id,
     )

@@ -79,6 +79,9 @@ class Notice(db.Model):
     kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind))
     title: Mapped[str] = mapped_column(String(200))
     body_markdown: Mapped[str] = mapped_column(Text, default="")
+    # Optional English wording for contacts whose language is English; empty = as written.
+    title_en: Mapped[str] = mapped_column(String(200), default="")
+    body_markdown_en: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus), default=NoticeStatus.draft)
     severity: Mapped[Severity | None] = mapped_column(_enum(Severity))
     outage_state: Mapped[OutageState | None] = mapped_column(_enum(OutageState))

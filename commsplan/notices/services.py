@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from commsplan.audience.services import ListEdit, NoticeScope, ResolvedRecipient, included, resolve
 from commsplan.auth.models import User
 from commsplan.delivery.services import Addressee, enqueue
+from commsplan.languages import DEFAULT_LANGUAGE, MAIL_LANGUAGES, contact_languages
 from commsplan.notices.mail import build_message, one_line
 from commsplan.notices.models import (
     AudienceEdit,
@@ -53,6 +54,8 @@ class NoticeData:
     kind: NoticeKind
     title: str
     body_markdown: str = ""
+    title_en: str = ""
+    body_markdown_en: str = ""
     severity: Severity | None = None
     outage_state: OutageState | None = None
     starts_at: datetime | None = None
@@ -111,6 +114,8 @@ def _apply(session: Session, notice: Notice, data: NoticeData) -> None:
     notice.kind = data.kind
     notice.title = title[:200]
     notice.body_markdown = data.body_markdown or ""
+    notice.title_en = one_line(data.title_en)[:200]
+    notice.body_markdown_en = data.body_markdown_en or ""
     notice.severity = data.severity if data.kind is NoticeKind.outage else None
     notice.outage_state = (
         (data.outage_state or OutageState.investigating) if data.kind is NoticeKind.outage else None
@@ -259,11 +264,25 @@ def _addressees(people: list[ResolvedRecipient]) -> Any:
         )
 
 
+def _by_language(session: Session, people: list[ResolvedRecipient]) -> dict[str, list[ResolvedRecipient]]:
+    """The recipients grouped by the language their mail is written in, Swedish first."""
+    languages = contact_languages(session, (p.contact_id for p in people))
+    groups: dict[str, list[ResolvedRecipient]] = {language: [] for language in MAIL_LANGUAGES}
+    for person in people:
+        groups[languages.get(person.contact_id or 0, DEFAULT_LANGUAGE)].append(person)
+    return groups
+
+
 def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> int:
+    """One message per language that has readers (the Swedish one always), each rendered
+    once and personalised per recipient by the outbox."""
     session.flush()
     people = included(recipients(session, notice))
-    message = build_message(notice, event, update)
-    count = enqueue(session, message, _addressees(people))
+    count = 0
+    for language, readers in _by_language(session, people).items():
+        if readers or language == DEFAULT_LANGUAGE:
+            message = build_message(notice, event, update, language)
+            count += enqueue(session, message, _addressees(readers))
     if update is not None:
         update.sent = True
         update.recipient_count = count
@@ -364,18 +383,38 @@ def post_update(
 
 
 def close(
-    session: Session, notice: Notice, actor: User | None, body: str = "", now: datetime | None = None
+    session: Session,
+    notice: Notice,
+    actor: User | None,
+    body: str = "",
+    now: datetime | None = None,
+    ended_at: datetime | None = None,
 ) -> NoticeUpdate:
-    """End a published notice; an outage is then resolved."""
+    """End a published notice; an outage is then resolved.
+
+    ``ended_at`` is when the outage really ended, if the coordinator closes it later
+    than that; it may not lie in the future or before the outage began. Without it the
+    end is kept if an update already set it, else it is now.
+    """
     now = now or utcnow()
     _require_open(notice)
+    if ended_at is not None:
+        if notice.kind is not NoticeKind.outage:
+            raise NoticeError(_("Bara driftstörningar har ett slut att ange när de avslutas."), "ended_at")
+        if ended_at > now:
+            raise NoticeError(_("Slutet kan inte ligga i framtiden."), "ended_at")
+        if notice.starts_at is not None:
+            # Forms give whole minutes: the minute the outage began is not "before" it.
+            if ended_at < notice.starts_at.replace(second=0, microsecond=0):
+                raise NoticeError(_("Slutet kan inte ligga före starten."), "ended_at")
+            ended_at = max(ended_at, notice.starts_at)
     session.flush()
     _transition(session, notice, NoticeStatus.published, NoticeStatus.closed, closed_at=now)
     notice.sequence += 1
     state = None
     if notice.kind is NoticeKind.outage:
         notice.outage_state = state = OutageState.resolved
-        notice.ends_at = notice.ends_at or now
+        notice.ends_at = ended_at or notice.ends_at or now
     update = _record(session, notice, UpdateKind.closed, actor, body, outage_state=state, now=now)
     _send(session, notice, UpdateKind.closed, update)
     return update
@@ -631,6 +670,7 @@ def feed_notices(session: Session, limit: int = 50) -> list[Notice]:
     return list(
         session.scalars(
             _published(select(Notice))
+            .options(selectinload(Notice.updates))
             .where(Notice.status != NoticeStatus.draft, Notice.published_at.is_not(None))
             .order_by(Notice.updated_at.desc())
             .limit(limit)

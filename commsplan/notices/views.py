@@ -91,6 +91,8 @@ def _data_from(form: NoticeForm) -> services.NoticeData:
         kind=form.kind_value,
         title=form.title.data or "",
         body_markdown=form.body_markdown.data or "",
+        title_en=form.title_en.data or "",
+        body_markdown_en=form.body_markdown_en.data or "",
         severity=form.severity_value,
         outage_state=form.outage_state_value,
         starts_at=to_utc(form.starts_at.data),
@@ -348,12 +350,24 @@ def _finish(notice_id: int, action: str):  # type: ignore[no-untyped-def]
         flash(_("Meddelandet pågår inte."), "info")
         return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     form = FinishForm()
+    asks_end = action == "close" and notice.kind is NoticeKind.outage
+    if request.method == "GET" and asks_end:
+        form.ended_at.data = to_local_naive(notice.ends_at or utcnow().replace(second=0, microsecond=0))
     if form.validate_on_submit():
-        change = services.close if action == "close" else services.cancel
+        body = form.body.data or ""
         try:
-            update = change(db.session, notice, current_user, form.body.data or "")
+            if action == "close":
+                ended_at = to_utc(form.ended_at.data) if asks_end else None
+                update = services.close(db.session, notice, current_user, body, ended_at=ended_at)
+            else:
+                update = services.cancel(db.session, notice, current_user, body)
         except services.NoticeError as error:
             db.session.rollback()
+            if error.field == "ended_at":
+                form.ended_at.errors = [*form.ended_at.errors, str(error)]
+                return render_template(
+                    "notices/finish.html", notice=notice, form=form, action=action, asks_end=asks_end
+                ), 400
             flash(str(error), "error")
             return redirect(url_for("notices.notice_detail", notice_id=notice.id))
         db.session.commit()
@@ -368,7 +382,9 @@ def _finish(notice_id: int, action: str):  # type: ignore[no-untyped-def]
         )
         return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("notices/finish.html", notice=notice, form=form, action=action), status
+    return render_template(
+        "notices/finish.html", notice=notice, form=form, action=action, asks_end=asks_end
+    ), status
 
 
 @bp.route("/<int:notice_id>/close", methods=["GET", "POST"])

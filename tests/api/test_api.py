@@ -320,3 +320,28 @@ def test_api_errors_of_our_own_follow_accept_language(client, session):
         .json["message"]
         .startswith("Missing or invalid token")
     )
+
+
+def test_api_takes_english_wording_and_the_real_end_of_an_outage(client, session):
+    token = _token(session)
+    payload = OUTAGE | {
+        "title_en": "The Journal is down",
+        "body_en": "We are investigating.",
+        "starts_at": "2026-03-02T08:00:00+01:00",
+    }
+    created = client.post("/api/v1/notices", json=payload, headers=_h(token))
+    assert created.status_code == 201, created.json
+    assert created.json["title_en"] == "The Journal is down"
+    assert created.json["body_en"] == "We are investigating."
+    notice_id = created.json["id"]
+    assert client.post(f"/api/v1/notices/{notice_id}/publish", headers=_h(token)).status_code == 200
+
+    close = f"/api/v1/notices/{notice_id}/close"
+    future = client.post(close, json={"ended_at": "2099-01-01T00:00:00Z"}, headers=_h(token))
+    assert future.status_code == 422 and "framtiden" in future.json["message"]
+    early = client.post(close, json={"ended_at": "2026-03-02T07:00:00+01:00"}, headers=_h(token))
+    assert early.status_code == 422 and "före starten" in early.json["message"]
+    closed = client.post(close, json={"ended_at": "2026-03-02T09:30:00+01:00"}, headers=_h(token))
+    assert closed.status_code == 200, closed.json
+    assert closed.json["status"] == "closed"
+    assert closed.json["ends_at"].startswith("2026-03-02T08:30:00")

@@ -351,19 +351,20 @@ def test_the_same_data_renders_the_same_bytes(session):
     assert services.build_series_feed(session, series) == services.build_series_feed(session, series)
 
 
-def test_events_link_to_the_public_sign_up_page_when_there_is_one(client, session):
+def test_events_link_to_a_page_that_works_without_an_account(client, session):
     open_series = make_series(session, title="Informationsmöte", registration_open=True)
     closed_series = make_series(session, title="Nätverket")
     token = token_for(session, FeedKind.region)
 
     events = events_by_uid(parse(_get(client, "region", token).data))
 
-    opened = events[open_series.occurrences[0].uid]
-    assert (
-        opened.url.value == f"https://commsplan.example.org/meetings/register/{open_series.occurrences[0].id}"
-    )
-    closed = events[closed_series.occurrences[0].uid]
-    assert closed.url.value.endswith(f"/meetings/occurrences/{closed_series.occurrences[0].id}")
+    for series in (open_series, closed_series):
+        occurrence = series.occurrences[0]
+        url = events[occurrence.uid].url.value
+        assert url.startswith(f"https://commsplan.example.org/meetings/public/{occurrence.id}?key=")
+        page = client.get(url.removeprefix("https://commsplan.example.org"))
+        assert page.status_code == 200, url
+        assert series.title in page.get_data(as_text=True)
 
 
 def test_a_deleted_series_feed_is_gone(client, session):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import vobject
+
 from commsplan.notices import services
 from commsplan.notices.models import NoticeKind, OutageState
 from tests.notices.helpers import make_notice, small_plan
@@ -78,8 +82,8 @@ def test_updates_thread_under_the_first_mail(session, runner, outbox):
 def test_subject_prefix_per_kind(session, runner, outbox):
     for kind, title in [
         (NoticeKind.service_window, "Planerat servicefönster: Fönster"),
-        (NoticeKind.release, "Release: Release"),
-        (NoticeKind.general, "Information: Information"),
+        (NoticeKind.release, "Release: Ny version av Journalen"),
+        (NoticeKind.general, "Information: Nytt i 1177"),
     ]:
         notice = make_notice(session, kind, title=title.split(": ")[1])
         services.add_recipient(session, notice, "mottagare@example.org")
@@ -87,9 +91,23 @@ def test_subject_prefix_per_kind(session, runner, outbox):
     session.commit()
     _deliver(runner)
     assert sorted(m["Subject"] for m in outbox.messages) == [
-        "Information: Information",
+        "Information: Nytt i 1177",
         "Planerat servicefönster: Fönster",
-        "Release: Release",
+        "Release: Ny version av Journalen",
+    ]
+
+
+def test_release_subject_does_not_repeat_release(session, runner, outbox):
+    notice = make_notice(session, NoticeKind.release, title="Release 2.3 av Journalen")
+    services.add_recipient(session, notice, "mottagare@example.org")
+    services.publish(session, notice, None)
+    session.commit()
+    services.post_update(session, notice, None, "Datumet är flyttat.")
+    session.commit()
+    _deliver(runner)
+    assert sorted(m["Subject"] for m in outbox.messages) == [
+        "Release 2.3 av Journalen",
+        "Uppdatering – Release 2.3 av Journalen",
     ]
 
 
@@ -107,3 +125,38 @@ def test_header_injection_through_title_is_impossible(session, runner, outbox):
     assert mail["Bcc"] is None and mail["X-Injected"] is None
     assert "\n" not in mail["Subject"] and "\r" not in mail["Subject"]
     assert mail["Subject"] == "Driftstörning: Fel Bcc: x@evil.example X-Injected: ja"
+
+
+def _window_calendar(mail):  # type: ignore[no-untyped-def]
+    [attachment] = [p for p in mail.iter_attachments() if p.get_filename() == "servicefonster.ics"]
+    assert attachment.get_content_type() == "text/calendar"
+    return vobject.readOne(attachment.get_content())
+
+
+def test_service_window_mail_carries_the_window_as_ics(session, runner, outbox):
+    notice = make_notice(session, NoticeKind.service_window)
+    services.add_recipient(session, notice, "mottagare@example.org")
+    services.publish(session, notice, None)
+    session.commit()
+    _deliver(runner)
+    [published] = outbox.messages
+    calendar = _window_calendar(published)
+    assert calendar.method.value == "PUBLISH"
+    event = calendar.vevent
+    assert event.uid.value == notice.uid
+    assert event.dtstart.value == notice.starts_at and event.dtend.value == notice.ends_at
+    assert event.url.value == f"https://commsplan.example.org/status/{notice.uid}"
+    assert "servicefonster.ics" in published.get_body(("plain",)).get_content()
+
+    outbox.clear()
+    later = notice.starts_at + timedelta(days=1)
+    services.reschedule(session, notice, None, later, later + timedelta(hours=3))
+    session.commit()
+    services.cancel(session, notice, None, "Behövs inte.")
+    session.commit()
+    _deliver(runner)
+    moved, cancelled = sorted(outbox.messages, key=lambda m: m["Subject"].startswith("Inställt"))
+    moved_event = _window_calendar(moved).vevent
+    assert moved_event.uid.value == notice.uid
+    assert moved_event.dtstart.value == later and int(moved_event.sequence.value) > int(event.sequence.value)
+    assert _window_calendar(cancelled).vevent.status.value == "CANCELLED"

@@ -63,6 +63,25 @@ def test_public_page_shows_timeline_but_never_drafts(client, session):
     assert client.get(f"/status/{draft.uid}").status_code == 404
 
 
+def test_atom_feed_includes_every_update_of_a_notice(client, session):
+    outage = _published(session, title="Journalen nere", body_markdown="Vi felsöker.")
+    session.commit()
+    services.post_update(
+        session, outage, None, "Orsaken är <script>x</script>**hittad**.", OutageState.identified
+    )
+    session.commit()
+    services.close(session, outage, None, "Allt fungerar igen.")
+    session.commit()
+    feed = ET.fromstring(client.get("/status.atom").data)  # noqa: S314 - our own feed, in a test
+    [entry] = feed.findall(f"{ATOM}entry")
+    content = entry.find(f"{ATOM}content").text
+    assert "Vi felsöker." in content
+    assert "<strong>hittad</strong>" in content and "<script>" not in content
+    assert "Orsaken är identifierad" in content and "Allt fungerar igen." in content
+    # Newest first, like the status page's timeline.
+    assert content.index("Allt fungerar igen.") < content.index("hittad")
+
+
 def test_atom_feed_parses(client, session):
     outage = _published(session, title="Störning <i>med</i> & tecken", body_markdown="**Viktigt**")
     make_notice(session, title="Utkast syns inte")

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from commsplan.auth.models import Role
 from commsplan.delivery.models import OutboxItem
 from commsplan.notices import services
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
-from tests.notices.helpers import make_notice, small_plan
+from commsplan.timeutil import STOCKHOLM, utcnow
+from tests.notices.helpers import at, make_notice, small_plan
 
 
 def _outbox_rows(session) -> int:  # type: ignore[no-untyped-def]
@@ -214,3 +217,35 @@ def test_menu_has_notices_entry(client, auth):
     page = client.get("/notices/").get_data(as_text=True)
     assert 'href="/notices/" aria-current="page"' in page
     assert 'href="/status"' in page
+
+
+def test_closing_an_outage_sets_the_real_end_time(client, auth, session):
+    auth.login(Role.coordinator)
+    outage = make_notice(session, starts_at=at("2026-03-02 08:00"))
+    services.add_recipient(session, outage, "mottagare@example.org")
+    services.publish(session, outage, None)
+    session.commit()
+
+    form = client.get(f"/notices/{outage.id}/close").get_data(as_text=True)
+    assert 'name="ended_at"' in form  # filled in with now
+    # Only closing an outage asks for the end; calling it off does not.
+    assert 'name="ended_at"' not in client.get(f"/notices/{outage.id}/cancel").get_data(as_text=True)
+
+    future = (utcnow() + timedelta(hours=2)).astimezone(STOCKHOLM).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(f"/notices/{outage.id}/close", data={"ended_at": future})
+    assert response.status_code == 400
+    assert "Slutet kan inte ligga i framtiden." in response.get_data(as_text=True)
+    response = client.post(f"/notices/{outage.id}/close", data={"ended_at": "2026-03-02T07:59"})
+    assert response.status_code == 400
+    assert "Slutet kan inte ligga före starten." in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Notice, outage.id).status is NoticeStatus.published
+    assert _outbox_rows(session) == 1  # only the publishing mail
+
+    response = client.post(
+        f"/notices/{outage.id}/close", data={"ended_at": "2026-03-02T09:30", "body": "Löst."}
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    closed = session.get(Notice, outage.id)
+    assert closed.status is NoticeStatus.closed and closed.ends_at == at("2026-03-02 09:30")
