@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 class _ImpactParser(HTMLParser):
     """Collects each ``<h3>`` kind heading with the texts and links of the list below it,
-    and the items of the meeting section."""
+    and the items of the meeting section; only inside ``<main>`` (the footer has lists too)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -16,8 +16,13 @@ class _ImpactParser(HTMLParser):
         self._tag: str | None = None
         self._text: list[str] = []
         self._href: str | None = None
+        self._in_main = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "main":
+            self._in_main = True
+        elif not self._in_main:
+            return
         if tag in ("h3", "li"):
             self._tag, self._text, self._href = tag, [], None
         elif tag == "a" and self._tag == "li" and self._href is None:
@@ -28,6 +33,8 @@ class _ImpactParser(HTMLParser):
             self._text.append(data)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "main":
+            self._in_main = False
         if tag != self._tag:
             return
         text = " ".join("".join(self._text).split())
