@@ -4,6 +4,8 @@ import sqlite3
 from typing import Any
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -32,6 +34,9 @@ login_manager = LoginManager()
 mail = Mail()
 babel = Babel()
 csrf = CSRFProtect()
+# Per-client limits on public forms. Storage comes from RATELIMIT_STORAGE_URI
+# (COMMSPLAN_RATELIMIT_STORAGE_URI, e.g. redis://…); memory:// is for one dev process.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")

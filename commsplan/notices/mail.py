@@ -58,7 +58,8 @@ def notice_url(notice: Notice) -> str:
 
 
 def build_message(notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> OutgoingMessage:
-    """The mail for ``event`` on ``notice``; ``%%unsubscribe_url%%`` is filled in per recipient."""
+    """The mail for ``event`` on ``notice``; ``%%preferences_url%%`` (and the one-click
+    ``unsubscribe_url`` of the List-Unsubscribe header) are filled in per recipient."""
     root = thread_id(notice)
     headers = {"References": root}
     if event is not UpdateKind.published:
@@ -83,7 +84,7 @@ def build_message(notice: Notice, event: UpdateKind, update: NoticeUpdate | None
         "status_url": f"{current_app.config['BASE_URL']}/status",
         "services": ", ".join(s.name for s in notice.services),
         "systems": ", ".join(s.name for s in notice.systems),
-        "unsubscribe_url": "%%unsubscribe_url%%",
+        "preferences_url": "%%preferences_url%%",
     }
     # Straight from the Jinja environment: mail is rendered by the worker and the CLI too,
     # outside any request, so the page context processors (CSRF forms …) must not run.

@@ -76,7 +76,11 @@ def resolve_recipients(session: Session, notice: Notice) -> list[ResolvedRecipie
     groups chosen for the notice, explicit subscriptions, then the coordinator's own
     additions and removals. Addresses that unsubscribed are listed but left out.
     """
-    from commsplan.subscriptions.services import subscribers_for, unsubscribed_addresses
+    from commsplan.subscriptions.services import (
+        digest_only_contact_ids,
+        subscribers_for,
+        unsubscribed_addresses,
+    )
 
     collector = _Collector()
     service_ids = [s.id for s in notice.services]
@@ -141,7 +145,8 @@ def resolve_recipients(session: Session, notice: Notice) -> list[ResolvedRecipie
         for contact in group.contacts:
             collector.add_contact(contact, reason)
 
-    for subscription in subscribers_for(session, notice.kind, service_ids):
+    subscriptions = subscribers_for(session, notice.kind, service_ids, severity=notice.severity)
+    for subscription in subscriptions:
         if subscription.service is not None:
             reason = _("Prenumererar på %(service)s", service=subscription.service.name)
         else:
@@ -153,6 +158,14 @@ def resolve_recipients(session: Session, notice: Notice) -> list[ResolvedRecipie
         entry = collector.found[key]
         entry.included = False
         entry.excluded_reason = _("Har avregistrerat sig från utskicken")
+
+    # Role-based recipients who take releases and general information in their digest;
+    # a subscription that wants this notice at once still wins.
+    digest_only = digest_only_contact_ids(session, notice.kind) - {s.contact_id for s in subscriptions}
+    for entry in collector.found.values():
+        if entry.included and entry.contact_id in digest_only:
+            entry.included = False
+            entry.excluded_reason = _("Får detta i sin sammanfattning")
 
     for edit in notice.audience_edits:
         if edit.included:

@@ -231,16 +231,16 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 # --- sending -----------------------------------------------------------------------------
 
 
-def _addressees(people: list[ResolvedRecipient]) -> Any:
-    from commsplan.subscriptions.services import unsubscribe_links
+def _addressees(session: Session, notice: Notice, people: list[ResolvedRecipient]) -> Any:
+    from commsplan.subscriptions.services import notice_mail_links
 
-    link = unsubscribe_links()
+    links = notice_mail_links(session, notice)
     for person in people:
         yield Addressee(
             email=person.email,
             name=person.name,
             contact_id=person.contact_id,
-            personalisation={"unsubscribe_url": link(person.email)},
+            personalisation=links(person.contact_id, person.email),
             reason="; ".join(person.reasons)[:500],
         )
 
@@ -249,7 +249,7 @@ def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpd
     session.flush()
     people = included(resolve_recipients(session, notice))
     message = build_message(notice, event, update)
-    count = enqueue(session, message, _addressees(people))
+    count = enqueue(session, message, _addressees(session, notice, people))
     if update is not None:
         update.sent = True
         update.recipient_count = count
