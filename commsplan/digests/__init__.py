@@ -13,6 +13,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("DIGEST_WEEKLY_TIME", "07:00")
     # ISO weekday of the weekly digest: 1 = Monday.
     app.config.setdefault("DIGEST_WEEKLY_DAY", 1)
+    # False: the worker leaves digests alone (run `flask commsplan digests` from cron).
+    app.config.setdefault("DIGESTS_IN_WORKER", True)
     app.register_blueprint(views.bp)
     # The delivery worker runs due rounds between its rounds, like the notice schedule.
     register_periodic(app, "digests", services.run_due)

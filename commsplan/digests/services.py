@@ -549,7 +549,9 @@ def run_round(
 def run_due(session: Session, now: datetime | None = None) -> list[RoundResult]:
     """The worker's periodic job: run each period whose round is due and not finished."""
     now = now or utcnow()
-    results = []
+    results: list[RoundResult] = []
+    if not current_app.config["DIGESTS_IN_WORKER"]:
+        return results
     for period in PERIODS:
         key = due_key(period, now, current_app.config)
         if key is not None:

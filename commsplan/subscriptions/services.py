@@ -305,13 +305,14 @@ def _end(session: Session, contact: Contact, ids: list[int], description: str, v
     if not ids:
         return 0
     result = session.execute(
-        delete(Subscription).where(Subscription.id.in_(ids)).execution_options(synchronize_session=False)
+        # "fetch": the deleted rows leave the session too, so a new row reusing an id is
+        # not mistaken for one of them.
+        delete(Subscription).where(Subscription.id.in_(ids)).execution_options(synchronize_session="fetch")
     )
     count = result.rowcount or 0  # type: ignore[attr-defined]
     if count:
         session.add(OptOut(contact_id=contact.id, email=contact.email, description=description, via=via))
     session.flush()
-    session.expire_all()
     return count
 
 

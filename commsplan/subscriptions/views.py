@@ -136,9 +136,13 @@ def _subscribe_limit() -> str:
     return current_app.config["SUBSCRIBE_RATE_LIMIT"]
 
 
+def _too_many() -> str:
+    return _("För många anmälningar från din anslutning. Försök igen om en stund.")
+
+
 @bp.route("/subscribe", methods=["GET", "POST"])
 @public
-@limiter.limit(_subscribe_limit, methods=["POST"])
+@limiter.limit(_subscribe_limit, methods=["POST"], error_message=_too_many)
 def subscribe():
     """The public sign-up. The answer is the same page whether or not the address is
     known, so the form cannot be used to find out who is on the list."""
