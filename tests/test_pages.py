@@ -6,8 +6,12 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import select
 
 from commsplan.auth.models import Role
+from commsplan.notices.models import NoticeKind
+from commsplan.plan.models import Contact
+from commsplan.subscriptions import services
 
 
 class PageAudit(HTMLParser):
@@ -124,3 +128,38 @@ def test_english_can_be_chosen(client, auth):
     assert "Log out" in page
     client.post("/language/sv", data={"next": "/"})
     assert "Logga ut" in client.get("/").get_data(as_text=True)
+
+
+def test_subscription_pages_without_log_in_render_accessibly(app, client, auth, session, demo_loaded):
+    """The public sign-up and the token pages reached from mail, and the coordinators'
+    pages behind them (preview, opt-outs and role requests)."""
+    contact = session.scalars(
+        select(Contact).where(Contact.unit_id.is_not(None)).order_by(Contact.id)
+    ).first()
+    services.set_subscriptions(
+        session, contact, services.Choices((), (NoticeKind.outage,), services.Frequency.daily)
+    )
+    services.request_role_change(session, contact, services.role_reasons(session, contact))
+    session.commit()
+    with app.test_request_context():
+        preferences = services.preferences_url(contact.id).removeprefix(app.config["BASE_URL"])
+        one_click = services.one_click_links()(contact.id, "daily").removeprefix(app.config["BASE_URL"])
+    public = ["/subscribe", preferences, one_click, "/subscribe/confirm/unknown", "/preferences/bad"]
+    coordinator = [
+        f"/digests/preview/{contact.id}?period=daily",
+        "/subscriptions/requests",
+        f"/plan/contacts/{contact.id}",
+    ]
+    for url in public:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        page = audit(response.get_data(as_text=True))
+        assert page.html_lang == "sv" and page.h1_count == 1, url
+        assert page.unlabelled() == [] and page.external_assets == [], (url, page.unlabelled())
+    auth.login(Role.coordinator)
+    for url in coordinator:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = audit(response.get_data(as_text=True))
+        assert page.html_lang == "sv" and page.h1_count == 1, url
+        assert page.unlabelled() == [], (url, page.unlabelled())

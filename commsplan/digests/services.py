@@ -13,7 +13,7 @@ order: memory stays flat in the number of subscribers, and a batch is one transa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
@@ -32,7 +33,15 @@ from commsplan.meetings.models import Occurrence, OccurrenceStatus
 from commsplan.meetings.services import is_working_day
 from commsplan.notices.labels import KIND_LABELS, OUTAGE_STATE_LABELS, SEVERITY_LABELS, UPDATE_LABELS
 from commsplan.notices.markup import render_markdown
-from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, NoticeUpdate
+from commsplan.notices.models import (
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    NoticeUpdate,
+    OutageState,
+    Severity,
+    UpdateKind,
+)
 from commsplan.notices.recipients import resolve_recipients
 from commsplan.plan.models import Contact
 from commsplan.subscriptions.models import Frequency, SubscriberProfile, Subscription
@@ -96,20 +105,65 @@ class Event:
     at: datetime
 
 
+@dataclass(frozen=True)
+class NoticeInfo:
+    """What a digest shows of a notice: plain values, so committing a batch (which
+    expires ORM objects) never reloads them and matching touches no ORM attributes."""
+
+    id: int
+    uid: str
+    kind: NoticeKind
+    title: str
+    severity: Severity | None
+    outage_state: OutageState | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    service_ids: frozenset[int]
+    service_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, notice: Notice) -> NoticeInfo:
+        return cls(
+            notice.id,
+            notice.uid,
+            notice.kind,
+            notice.title,
+            notice.severity,
+            notice.outage_state,
+            notice.starts_at,
+            notice.ends_at,
+            frozenset(s.id for s in notice.services),
+            tuple(s.name for s in notice.services),
+        )
+
+
+@dataclass(frozen=True)
+class UpdateInfo:
+    kind: UpdateKind
+    body: str
+    body_html: str
+
+
+@dataclass(frozen=True)
+class MeetingInfo:
+    id: int
+    title: str
+    start: datetime
+
+
 @dataclass
 class Source:
     """Everything a round needs besides the people, loaded once per round."""
 
     now: datetime
-    notices: dict[int, Notice]
-    service_ids: dict[int, frozenset[int]]
+    notices: dict[int, NoticeInfo]
     events: list[Event]
-    ongoing: list[Notice]
-    windows: list[Notice]
-    meetings: list[Occurrence]
-    updates: dict[int, NoticeUpdate] = field(default_factory=dict)
+    ongoing: list[int]
+    windows: list[int]
+    meetings: list[MeetingInfo]
+    updates: dict[int, UpdateInfo] = field(default_factory=dict)
     # contact id → notices they take in the digest because of their role
-    role_notices: dict[int, set[int]] = field(default_factory=dict)
+    role_notices: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 def load_source(session: Session, period: Frequency, since: datetime, now: datetime) -> Source:
@@ -129,14 +183,14 @@ def load_source(session: Session, period: Frequency, since: datetime, now: datet
     horizon = now + timedelta(days=UPCOMING_DAYS)
     ongoing = list(
         session.scalars(
-            select(Notice)
+            select(Notice.id)
             .where(Notice.kind == NoticeKind.outage, Notice.status == NoticeStatus.published)
             .order_by(Notice.starts_at, Notice.id)
         )
     )
     windows = list(
         session.scalars(
-            select(Notice)
+            select(Notice.id)
             .where(
                 Notice.kind == NoticeKind.service_window,
                 Notice.status == NoticeStatus.published,
@@ -146,15 +200,16 @@ def load_source(session: Session, period: Frequency, since: datetime, now: datet
             .order_by(Notice.starts_at, Notice.id)
         )
     )
-    notice_ids = {u.notice_id for u in updates} | {n.id for n in ongoing} | {n.id for n in windows}
+    notice_ids = {u.notice_id for u in updates} | set(ongoing) | set(windows)
     notices = {
         n.id: n
         for n in session.scalars(
             select(Notice).where(Notice.id.in_(notice_ids)).options(selectinload(Notice.services))
         )
     }
-    meetings = list(
-        session.scalars(
+    meetings = [
+        MeetingInfo(o.id, o.series.title, o.start)
+        for o in session.scalars(
             select(Occurrence)
             .where(
                 Occurrence.start >= now,
@@ -164,22 +219,25 @@ def load_source(session: Session, period: Frequency, since: datetime, now: datet
             .options(selectinload(Occurrence.series))
             .order_by(Occurrence.start)
         )
-    )
+    ]
     source = Source(
         now=now,
-        notices=notices,
-        service_ids={nid: frozenset(s.id for s in n.services) for nid, n in notices.items()},
+        notices={nid: NoticeInfo.of(n) for nid, n in notices.items()},
         events=[Event(u.id, u.notice_id, u.created_at) for u in updates],
-        ongoing=[notices[n.id] for n in ongoing],
-        windows=[notices[n.id] for n in windows],
+        ongoing=ongoing,
+        windows=windows,
         meetings=meetings,
-        updates={u.id: u for u in updates},
+        updates={
+            u.id: UpdateInfo(u.kind, u.body_markdown, str(render_markdown(u.body_markdown))) for u in updates
+        },
     )
-    _load_role_notices(session, source, period)
+    _load_role_notices(session, source, [notices[e.notice_id] for e in source.events], period)
     return source
 
 
-def _load_role_notices(session: Session, source: Source, period: Frequency) -> None:
+def _load_role_notices(
+    session: Session, source: Source, notices: Iterable[Notice], period: Frequency
+) -> None:
     """Which role-based recipients were left out of which notices for their digest."""
     wanted = set(
         session.scalars(select(SubscriberProfile.contact_id).where(SubscriberProfile.role_digest == period))
@@ -187,13 +245,14 @@ def _load_role_notices(session: Session, source: Source, period: Frequency) -> N
     if not wanted:
         return
     reason = _("Får detta i sin sammanfattning")
-    for notice_id in {e.notice_id for e in source.events}:
-        notice = source.notices[notice_id]
+    found: dict[int, set[int]] = defaultdict(set)
+    for notice in {n.id: n for n in notices}.values():
         if notice.kind not in (NoticeKind.release, NoticeKind.general):
             continue
         for person in resolve_recipients(session, notice):
             if person.contact_id in wanted and person.excluded_reason == reason:
-                source.role_notices.setdefault(person.contact_id, set()).add(notice_id)
+                found[person.contact_id].add(notice.id)
+    source.role_notices = {contact_id: frozenset(ids) for contact_id, ids in found.items()}
 
 
 @dataclass(frozen=True)
@@ -213,32 +272,29 @@ class Content:
 SubscriptionKey = tuple[NoticeKind | None, int | None]
 
 
+def followed_notices(source: Source, subscriptions: Iterable[SubscriptionKey]) -> frozenset[int]:
+    """The notices of ``source`` that any of ``subscriptions`` matches."""
+    keys = list(subscriptions)
+    return frozenset(
+        info.id
+        for info in source.notices.values()
+        if any(matches(kind, service, info.kind, info.service_ids) for kind, service in keys)
+    )
+
+
 def content_for(
     source: Source,
     language: str,
-    subscriptions: Sequence[SubscriptionKey],
-    role_notice_ids: Iterable[int],
+    followed: frozenset[int],
+    role_notice_ids: frozenset[int],
     since: datetime,
 ) -> Content:
-    role_ids = set(role_notice_ids)
-
-    def follows(notice: Notice) -> bool:
-        ids = source.service_ids[notice.id]
-        return any(matches(kind, service, notice.kind, ids) for kind, service in subscriptions)
-
-    followed: dict[int, bool] = {}
-
-    def wanted(notice_id: int) -> bool:
-        if notice_id not in followed:
-            followed[notice_id] = notice_id in role_ids or follows(source.notices[notice_id])
-        return followed[notice_id]
-
-    events = tuple(e for e in source.events if e.at > since and wanted(e.notice_id))
+    wanted = followed | role_notice_ids
     return Content(
         language=language if language in current_app.config["LANGUAGES"] else "sv",
-        events=events,
-        ongoing=tuple(n.id for n in source.ongoing if follows(n)),
-        windows=tuple(n.id for n in source.windows if follows(n)),
+        events=tuple(e for e in source.events if e.at > since and e.notice_id in wanted),
+        ongoing=tuple(i for i in source.ongoing if i in followed),
+        windows=tuple(i for i in source.windows if i in followed),
     )
 
 
@@ -249,29 +305,31 @@ def _local(value: datetime | None) -> str:
     return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _url(info: NoticeInfo) -> str:
+    return f"{current_app.config['BASE_URL']}/status/{info.uid}"
+
+
 def _groups(source: Source, content: Content) -> list[tuple[str, list[dict[str, Any]]]]:
     """New notices and updates grouped by e-service (the notice's first one)."""
-    updates = source.updates
     by_notice: dict[int, list[Event]] = defaultdict(list)
     for event in content.events:
         by_notice[event.notice_id].append(event)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for notice_id, events in by_notice.items():
-        notice = source.notices[notice_id]
-        group = notice.services[0].name if notice.services else _("Alla e-tjänster")
+        info = source.notices[notice_id]
+        group = info.service_names[0] if info.service_names else _("Alla e-tjänster")
         groups[group].append(
             {
-                "notice": notice,
-                "kind_label": str(KIND_LABELS[notice.kind]),
-                "severity_label": str(SEVERITY_LABELS[notice.severity]) if notice.severity else "",
-                "services": ", ".join(s.name for s in notice.services),
-                "url": f"{current_app.config['BASE_URL']}/status/{notice.uid}",
+                "notice": info,
+                "kind_label": str(KIND_LABELS[info.kind]),
+                "severity_label": str(SEVERITY_LABELS[info.severity]) if info.severity else "",
+                "url": _url(info),
                 "events": [
                     {
-                        "label": str(UPDATE_LABELS[updates[e.update_id].kind]),
+                        "label": str(UPDATE_LABELS[source.updates[e.update_id].kind]),
                         "at": _local(e.at),
-                        "body": updates[e.update_id].body_markdown,
-                        "body_html": render_markdown(updates[e.update_id].body_markdown),
+                        "body": source.updates[e.update_id].body,
+                        "body_html": Markup(source.updates[e.update_id].body_html),  # noqa: S704 - sanitised
                     }
                     for e in events
                 ],
@@ -298,7 +356,7 @@ def render(source: Source, content: Content, period: Frequency) -> OutgoingMessa
                     if source.notices[i].outage_state
                     else "",
                     "since": _local(source.notices[i].starts_at),
-                    "url": f"{base}/status/{source.notices[i].uid}",
+                    "url": _url(source.notices[i]),
                 }
                 for i in content.ongoing
             ],
@@ -307,17 +365,13 @@ def render(source: Source, content: Content, period: Frequency) -> OutgoingMessa
                     "notice": source.notices[i],
                     "starts": _local(source.notices[i].starts_at),
                     "ends": _local(source.notices[i].ends_at),
-                    "url": f"{base}/status/{source.notices[i].uid}",
+                    "url": _url(source.notices[i]),
                 }
                 for i in content.windows
             ],
             "meetings": [
-                {
-                    "title": o.series.title,
-                    "starts": _local(o.start),
-                    "url": f"{base}/meetings/register/{o.id}",
-                }
-                for o in source.meetings
+                {"title": m.title, "starts": _local(m.start), "url": f"{base}/meetings/register/{m.id}"}
+                for m in source.meetings
             ],
             "status_url": f"{base}/status",
             "name": "%%name%%",
@@ -388,13 +442,15 @@ def _insert_runs(session: Session, rows: list[dict[str, Any]]) -> dict[int, int]
         return {}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = DigestRun.__table__
+    # One cached statement, executed for many rows ("insertmanyvalues"): a multi-VALUES
+    # statement of a whole batch would be compiled anew for every batch.
     stmt = (
-        insert(DigestRun)
-        .values(rows)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["contact_id", "period", "period_key"])
-        .returning(DigestRun.contact_id, DigestRun.id)
+        .returning(table.c.contact_id, table.c.id)
     )
-    return dict(session.execute(stmt).tuples().all())
+    return dict(session.connection().execute(stmt, rows).tuples().all())
 
 
 def _previous_until(session: Session, period: Frequency, contact_ids: list[int]) -> dict[int, datetime]:
@@ -493,14 +549,19 @@ def run_round(
         )
         result.skipped += len(people) - len(owned)
         groups: dict[Content, list[Person]] = defaultdict(list)
+        # People with the same subscriptions share the matching; kept per batch only.
+        followed: dict[frozenset[SubscriptionKey], frozenset[int]] = {}
         for person in people:
             if person.id not in owned:
                 continue
+            key_subs = frozenset(person.subscriptions)
+            if key_subs not in followed:
+                followed[key_subs] = followed_notices(source, key_subs)
             content = content_for(
                 source,
                 person.language,
-                person.subscriptions,
-                source.role_notices.get(person.id, ()),
+                followed[key_subs],
+                source.role_notices.get(person.id, frozenset()),
                 windows[person.id],
             )
             if content.empty:
@@ -574,6 +635,10 @@ def preview(
     since = _since(person, previous, period, now)
     source = load_source(session, period, since, now)
     content = content_for(
-        source, person.language, person.subscriptions, source.role_notices.get(contact.id, ()), since
+        source,
+        person.language,
+        followed_notices(source, person.subscriptions),
+        source.role_notices.get(contact.id, frozenset()),
+        since,
     )
     return content, None if content.empty else render(source, content, period)

@@ -83,14 +83,19 @@ def matches(
     return subscription_service is None or subscription_service in set(service_ids)
 
 
+def _immediate(kind: NoticeKind, service_ids: Sequence[int], severity: Severity | None) -> Any:
+    condition = _matching(kind, service_ids)
+    if not (kind is NoticeKind.outage and severity is HIGHEST_SEVERITY):
+        condition = and_(condition, Subscription.frequency == Frequency.immediate)
+    return condition
+
+
 def subscribers_for(
     session: Session, kind: NoticeKind, service_ids: Sequence[int], *, severity: Severity | None = None
 ) -> list[Subscription]:
     """The subscriptions that want immediate mail about a notice of ``kind`` on
     ``service_ids``; for outages of the highest severity, every matching subscription."""
-    condition = _matching(kind, service_ids)
-    if not (kind is NoticeKind.outage and severity is HIGHEST_SEVERITY):
-        condition = and_(condition, Subscription.frequency == Frequency.immediate)
+    condition = _immediate(kind, service_ids, severity)
     return list(
         session.scalars(
             select(Subscription)
@@ -270,9 +275,9 @@ def notice_mail_links(session: Session, notice: Notice) -> Callable[[int | None,
     people who get it through a subscription also get the one-click unsubscribe
     (List-Unsubscribe), which ends exactly those subscriptions. Duty mail has none."""
     service_ids = [s.id for s in notice.services]
-    subscribed = {
-        s.contact_id for s in subscribers_for(session, notice.kind, service_ids, severity=notice.severity)
-    }
+    # Contact ids only: the full rows were already loaded once for the recipient list.
+    condition = _immediate(notice.kind, service_ids, notice.severity)
+    subscribed = set(session.scalars(select(Subscription.contact_id).where(condition).distinct()))
     preferences = preferences_links()
     one_click = one_click_links()
     legacy = unsubscribe_links()
@@ -601,3 +606,21 @@ def list_role_requests(
     if contact is not None:
         query = query.where(RoleRequest.contact_id == contact.id)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def prune_sign_ups(session: Session, now: datetime | None = None) -> int:
+    """Delete sign-ups never confirmed within their link's life (the privacy notice
+    promises it) and per-address counters older than the limit's day; commits."""
+    now = now or utcnow()
+    deleted = session.execute(
+        delete(PendingSubscription).where(
+            PendingSubscription.confirmed_at.is_(None), PendingSubscription.expires_at <= now
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    # Confirmed ones have done their job: the contact and its subscriptions hold the data.
+    deleted += session.execute(
+        delete(PendingSubscription).where(PendingSubscription.confirmed_at <= now - timedelta(days=1))
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(delete(AddressMail).where(AddressMail.created_at <= now - timedelta(days=1)))
+    session.commit()
+    return deleted or 0

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from commsplan.delivery.hooks import run_periodic
 from commsplan.extensions import db
 from commsplan.notices import services as notice_services
 from commsplan.notices.models import NoticeKind
@@ -177,3 +178,13 @@ def test_frequency_is_stored(client, session, runner, outbox):
     deliver(runner)
     client.post(link(outbox.to("ny.person@example.org")[0], "/subscribe/confirm/"))
     assert {s.frequency for s in session.scalars(select(Subscription))} == {Frequency.weekly}
+
+
+def test_unconfirmed_sign_ups_are_deleted_when_their_link_expires(client, session, app):
+    client.post("/subscribe", data=_form())
+    client.post("/subscribe", data=_form(email="other@example.org"))
+    pending = session.scalars(select(PendingSubscription).order_by(PendingSubscription.id)).all()
+    pending[0].expires_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    run_periodic(app, session)
+    assert [p.email for p in session.scalars(select(PendingSubscription))] == ["other@example.org"]
