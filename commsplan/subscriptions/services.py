@@ -202,6 +202,16 @@ def unsubscribe(session: Session, email: str) -> None:
     key = email.lower()
     if session.scalar(select(Unsubscribe).where(Unsubscribe.email == key)) is None:
         session.add(Unsubscribe(email=key))
+        # Coordinators see this opt-out like every other one.
+        contact = session.scalar(select(Contact).where(func.lower(Contact.email) == key))
+        session.add(
+            OptOut(
+                contact_id=contact.id if contact else None,
+                email=key,
+                description=_("Alla utskick (äldre avregistreringslänk)"),
+                via="one_click",
+            )
+        )
     session.flush()
 
 

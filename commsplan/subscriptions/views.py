@@ -202,7 +202,13 @@ def _contact_or_problem(token: str):  # type: ignore[no-untyped-def]
         return None, (render_template("subscriptions/link_problem.html", message=str(error)), 404)
 
 
-def _preferences_page(token: str, contact: Contact, form: PreferencesForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _preferences_page(  # type: ignore[no-untyped-def]
+    token: str,
+    contact: Contact,
+    form: PreferencesForm | None = None,
+    status: int = 200,
+    role_form: RoleDigestForm | None = None,
+):
     subscriptions = services.list_subscriptions(db.session, contact)
     if form is None:
         current = services.current_choices(subscriptions)
@@ -213,10 +219,12 @@ def _preferences_page(token: str, contact: Contact, form: PreferencesForm | None
             frequency=current.frequency.value,
         )
     form.set_services(_services())
-    profile = services.profile_for(db.session, contact)
+    profile = services.profiles_by_contact(db.session, [contact.id]).get(contact.id)
     roles = services.role_reasons(db.session, contact)
-    role_form = RoleDigestForm(formdata=None, role_digest=profile.role_digest.value)
-    page = render_template(
+    if role_form is None:
+        role_digest = profile.role_digest if profile else Frequency.immediate
+        role_form = RoleDigestForm(formdata=None, role_digest=role_digest.value)
+    return render_template(
         "subscriptions/preferences.html",
         token=token,
         contact=contact,
@@ -228,9 +236,7 @@ def _preferences_page(token: str, contact: Contact, form: PreferencesForm | None
         roles=roles,
         open_request=services.open_role_request(db.session, contact),
         action_form=ConfirmForm(),
-    )
-    db.session.rollback()  # profile_for may have added an empty profile: nothing to keep
-    return page, status
+    ), status
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -272,7 +278,7 @@ def role_digest(token: str):
         return problem
     form = RoleDigestForm()
     if not form.validate_on_submit():
-        return _preferences_page(token, contact, status=400)
+        return _preferences_page(token, contact, status=400, role_form=form)
     services.set_role_digest(db.session, contact, Frequency(form.role_digest.data))
     db.session.commit()
     flash(_("Ditt val är sparat."), "success")

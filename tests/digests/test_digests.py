@@ -17,7 +17,7 @@ from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.notices import services as notice_services
 from commsplan.notices.models import NoticeKind, OutageState, Severity
 from commsplan.subscriptions import services as subscriptions
-from commsplan.subscriptions.models import Frequency
+from commsplan.subscriptions.models import Frequency, Subscription
 from commsplan.timeutil import STOCKHOLM, utcnow
 from tests import factories
 from tests.conftest import POSTGRES_URL
@@ -271,3 +271,23 @@ def test_highest_severity_outage_goes_at_once_and_in_the_digest(session, runner,
     digests.run_round(session, Frequency.daily, _soon())
     deliver(runner)
     assert "Allt nere" in outbox.to("fan@example.org")[1].get_body(("plain",)).get_content()
+
+
+def test_one_click_in_a_digest_ends_that_period_only(client, session, runner, outbox, world):
+    plan, fan = world
+    session.add(
+        Subscription(
+            contact_id=fan.id,
+            service_id=plan.tidbok.id,
+            notice_kind=NoticeKind.outage,
+            frequency=Frequency.weekly,
+        )
+    )
+    session.commit()
+    _publish(session, service_ids=[plan.journalen.id])
+    digests.run_round(session, Frequency.daily, _soon())
+    deliver(runner)
+    path = one_click_path(outbox.to("fan@example.org")[0])
+    assert client.post(path).status_code == 200
+    left = session.scalars(select(Subscription)).all()
+    assert [(s.service_id, s.frequency) for s in left] == [(plan.tidbok.id, Frequency.weekly)]

@@ -198,3 +198,17 @@ def test_role_based_recipient_may_take_releases_in_the_digest(client, session, a
     outage = make_notice(session, service_ids=[plan.journalen.id])
     assert {p.email: p for p in notice_services.recipients(session, outage)}["strateg@example.org"].included
     assert client.post(path + "/role-digest", data={"role_digest": "never"}).status_code == 400
+
+
+def test_older_unsubscribe_links_are_listed_as_opt_outs(client, auth, session, app):
+    plan = small_plan(session)
+    session.commit()
+    with app.test_request_context():
+        token = services.unsubscribe_token("drift@example.org")
+    assert client.post(f"/unsubscribe/{token}").status_code == 200
+    assert client.post(f"/unsubscribe/{token}").status_code == 200  # once in the list
+    auth.login("viewer")
+    page = client.get("/subscriptions/requests").get_data(as_text=True)
+    assert page.count("Alla utskick (äldre avregistreringslänk)") == 1
+    assert plan.ops.name in client.get(f"/plan/contacts/{plan.ops.id}").get_data(as_text=True)
+    assert "Alla utskick" in client.get(f"/plan/contacts/{plan.ops.id}").get_data(as_text=True)
