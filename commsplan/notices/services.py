@@ -32,6 +32,7 @@ from commsplan.notices.models import (
 )
 from commsplan.notices.recipients import ResolvedRecipient, included, resolve_recipients
 from commsplan.plan.models import Contact, Service, StakeholderGroup, System
+from commsplan.subscriptions.services import notice_mail_links
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 SCHEDULER_NAME = "Schemaläggaren"
@@ -232,8 +233,6 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 
 
 def _addressees(session: Session, notice: Notice, people: list[ResolvedRecipient]) -> Any:
-    from commsplan.subscriptions.services import notice_mail_links
-
     links = notice_mail_links(session, notice)
     for person in people:
         yield Addressee(
