@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -148,6 +149,8 @@ def subscribe():
     known, so the form cannot be used to find out who is on the list."""
     form = SubscribeForm()
     form.set_services(_services())
+    if request.method == "GET" and str(get_locale()) in dict(form.language.choices):
+        form.language.data = str(get_locale())  # an English page offers English mail
     if form.validate_on_submit():
         services.request_subscription(
             db.session,

@@ -188,3 +188,10 @@ def test_unconfirmed_sign_ups_are_deleted_when_their_link_expires(client, sessio
     session.commit()
     run_periodic(app, session)
     assert [p.email for p in session.scalars(select(PendingSubscription))] == ["other@example.org"]
+
+
+def test_english_page_offers_english_mail(client):
+    client.post("/language/en", data={"next": "/"})
+    page = client.get("/subscribe").get_data(as_text=True)
+    assert "How we handle your details" in page
+    assert '<input checked id="language-1" name="language" required type="radio" value="en">' in page
