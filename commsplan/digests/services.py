@@ -453,6 +453,22 @@ def _insert_runs(session: Session, rows: list[dict[str, Any]]) -> dict[int, int]
     return dict(session.connection().execute(stmt, rows).tuples().all())
 
 
+def _earliest_since(session: Session, period: Frequency, now: datetime) -> datetime:
+    """Where the oldest window of this round starts: a first digest's look-back, or the
+    oldest "last digest" of anyone; a month at most (a digest never reaches further)."""
+    last = (
+        select(func.max(DigestRun.covered_until).label("until"))
+        .where(DigestRun.period == period.value)
+        .group_by(DigestRun.contact_id)
+        .subquery()
+    )
+    oldest = session.scalar(select(func.min(last.c.until)))
+    since = now - FIRST_LOOKBACK[period]
+    if oldest is not None and oldest < since:
+        since = oldest
+    return max(since, now - timedelta(days=31))
+
+
 def _previous_until(session: Session, period: Frequency, contact_ids: list[int]) -> dict[int, datetime]:
     rows = session.execute(
         select(DigestRun.contact_id, func.max(DigestRun.covered_until))
@@ -523,8 +539,7 @@ def run_round(
     ):
         result.already_done = True
         return result
-    # Older than any person's window: a month at most (and a digest never reaches further).
-    source = load_source(session, period, now - timedelta(days=31), now)
+    source = load_source(session, period, _earliest_since(session, period, now), now)
     domain = message_domain()
     preferences = preferences_links()
     one_click = one_click_links()
