@@ -20,6 +20,11 @@ def _strip(value: Any) -> Any:
 class SubscriptionForm(FlaskForm):
     contact = SelectField(_l("Kontakt"), coerce=int, validators=[DataRequired()])
     target = SelectField(_l("Prenumererar på"), validators=[DataRequired()])
+    frequency = SelectField(
+        _l("Hur ofta"),
+        choices=[(f.value, label) for f, label in FREQUENCY_LABELS.items()],
+        default=Frequency.immediate.value,
+    )
 
 
 class MultiCheckboxField(SelectMultipleField):

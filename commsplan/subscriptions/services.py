@@ -138,7 +138,12 @@ def list_subscriptions(session: Session, contact: Contact | None = None) -> list
 
 
 def subscribe(
-    session: Session, contact: Contact, *, service: Service | None = None, kind: NoticeKind | None = None
+    session: Session,
+    contact: Contact,
+    *,
+    service: Service | None = None,
+    kind: NoticeKind | None = None,
+    frequency: Frequency = Frequency.immediate,
 ) -> Subscription:
     if (service is None) == (kind is None):
         raise SubscriptionError("Välj antingen en e-tjänst eller en typ av meddelande.")
@@ -151,7 +156,7 @@ def subscribe(
     )
     if existing is not None:
         raise SubscriptionError("Kontakten prenumererar redan på det.")
-    subscription = Subscription(contact=contact, service=service, notice_kind=kind)
+    subscription = Subscription(contact=contact, service=service, notice_kind=kind, frequency=frequency)
     session.add(subscription)
     # Subscribing again is a clear wish to receive mail.
     resubscribe(session, contact.email)

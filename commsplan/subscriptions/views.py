@@ -57,7 +57,9 @@ def subscription_list():
         service = db.session.get(Service, int(value)) if kind_or_service == "service" else None
         kind = NoticeKind(value) if kind_or_service == "kind" else None
         try:
-            services.subscribe(db.session, contact, service=service, kind=kind)  # type: ignore[arg-type]
+            services.subscribe(  # type: ignore[arg-type]
+                db.session, contact, service=service, kind=kind, frequency=Frequency(form.frequency.data)
+            )
         except services.SubscriptionError as error:
             db.session.rollback()
             form.target.errors = [str(error)]

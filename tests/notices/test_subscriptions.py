@@ -71,9 +71,17 @@ def test_coordinator_manages_subscriptions(client, auth, session):
     )
     assert again.status_code == 400
     assert "prenumererar redan" in again.get_data(as_text=True)
-    client.post("/subscriptions", data={"contact": str(plan.bystander.id), "target": "kind:release"})
+    client.post(
+        "/subscriptions",
+        data={"contact": str(plan.bystander.id), "target": "kind:release", "frequency": "weekly"},
+    )
     page = client.get("/subscriptions").get_data(as_text=True)
     assert "E-tjänsten Webbtidbok" in page
+    assert "Veckosammanfattning (måndagar)" in page  # the coordinator chose the weekly digest
+    bad = client.post(
+        "/subscriptions", data={"contact": str(plan.bystander.id), "target": "kind:outage", "frequency": "x"}
+    )
+    assert bad.status_code == 400
     subscription = session.scalars(select(Subscription)).first()
     assert client.post(f"/subscriptions/{subscription.id}/delete").status_code == 302
     assert len(session.scalars(select(Subscription)).all()) == 1
