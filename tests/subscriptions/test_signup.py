@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from commsplan.subscriptions.models import (
 )
 from commsplan.timeutil import utcnow
 from tests import factories
+from tests.conftest import POSTGRES_URL
 from tests.notices.helpers import make_notice, small_plan
 from tests.subscriptions.helpers import deliver, link
 
@@ -195,3 +197,27 @@ def test_english_page_offers_english_mail(client):
     page = client.get("/subscribe").get_data(as_text=True)
     assert "How we handle your details" in page
     assert '<input checked id="language-1" name="language" required type="radio" value="en">' in page
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="concurrent requests need PostgreSQL")
+def test_confirming_twice_at_once_creates_one_contact(app, client, session, runner, outbox):
+    client.post("/subscribe", data=_form())
+    deliver(runner)
+    confirm = link(outbox.to("ny.person@example.org")[0], "/subscribe/confirm/")
+    codes: list[int] = []
+    barrier = threading.Barrier(3)
+
+    def post() -> None:
+        with app.app_context():
+            barrier.wait()
+            codes.append(app.test_client().post(confirm).status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [302, 302, 302]
+    session.expire_all()
+    assert _count(Contact) == 1
