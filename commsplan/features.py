@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import api, audience, auth, delivery, feeds, meetings, notices, pages, plan, subscriptions
+from commsplan import (
+    api,
+    audience,
+    auth,
+    delivery,
+    digests,
+    feeds,
+    meetings,
+    notices,
+    pages,
+    plan,
+    subscriptions,
+)
 
-FEATURES = (auth, plan, delivery, subscriptions, audience, notices, api, meetings, feeds, pages)
+FEATURES = (auth, plan, delivery, subscriptions, audience, notices, digests, api, meetings, feeds, pages)
 
 
 def init_app(app: Flask) -> None:

@@ -17,7 +17,8 @@ from commsplan.auth.models import Role
 from commsplan.meetings.demo import AGENDA_1177
 from commsplan.notices import services as notice_services
 from commsplan.notices.models import NoticeKind
-from commsplan.plan.models import Service
+from commsplan.plan.models import Contact, Service
+from commsplan.subscriptions import services as subscription_services
 from tests.notices.helpers import make_notice
 
 ENGLISH_PO = Path(commsplan.__file__).parent / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -265,3 +266,44 @@ def test_archive_and_retired_pages_render_accessibly(app, client, auth, demo_loa
         page = audit(response.get_data(as_text=True))
         assert page.html_lang == "sv" and page.h1_count == 1, url
         assert page.unlabelled() == [] and page.external_assets == [], url
+
+
+def test_subscription_pages_without_log_in_render_accessibly(app, client, auth, session, demo_loaded):
+    """The public sign-up and the token pages reached from mail, and the coordinators'
+    pages behind them (preview, opt-outs and role requests)."""
+    contact = session.scalars(
+        select(Contact).where(Contact.unit_id.is_not(None)).order_by(Contact.id)
+    ).first()
+    subscription_services.set_subscriptions(
+        session,
+        contact,
+        subscription_services.Choices((), (NoticeKind.outage,), subscription_services.Frequency.daily),
+    )
+    subscription_services.request_role_change(
+        session, contact, subscription_services.role_reasons(session, contact)
+    )
+    session.commit()
+    with app.test_request_context():
+        preferences = subscription_services.preferences_url(contact.id).removeprefix(app.config["BASE_URL"])
+        one_click = subscription_services.one_click_links()(contact.id, "daily").removeprefix(
+            app.config["BASE_URL"]
+        )
+    public = ["/subscribe", preferences, one_click, "/subscribe/confirm/unknown", "/preferences/bad"]
+    coordinator = [
+        f"/digests/preview/{contact.id}?period=daily",
+        "/subscriptions/requests",
+        f"/plan/contacts/{contact.id}",
+    ]
+    for url in public:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        page = audit(response.get_data(as_text=True))
+        assert page.html_lang == "sv" and page.h1_count == 1, url
+        assert page.unlabelled() == [] and page.external_assets == [], (url, page.unlabelled())
+    auth.login(Role.coordinator)
+    for url in coordinator:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = audit(response.get_data(as_text=True))
+        assert page.html_lang == "sv" and page.h1_count == 1, url
+        assert page.unlabelled() == [], (url, page.unlabelled())

@@ -23,7 +23,7 @@ from commsplan.kinds import NoticeKind, Severity, at_least
 from commsplan.kinds.labels import KIND_LABELS, SEVERITY_LABELS
 from commsplan.plan.document import Block, Cell, Empty, Section, Table
 from commsplan.plan.models import Contact, Recipient, Responsibility, Service, StakeholderGroup, System, Unit
-from commsplan.subscriptions.services import subscribers_for, unsubscribed_addresses
+from commsplan.subscriptions.services import digest_only_contact_ids, subscribers_for, unsubscribed_addresses
 from commsplan.timeutil import local
 
 # --- what the caller tells us ------------------------------------------------------------
@@ -295,26 +295,31 @@ def resolve(session: Session, scope: NoticeScope) -> list[ResolvedRecipient]:
             for contact in group.contacts:
                 collector.add_contact(contact, reason)
 
-    for subscription in subscribers_for(session, scope.kind, service_ids):
+    subscriptions = subscribers_for(session, scope.kind, service_ids, severity=scope.severity)
+    for subscription in subscriptions:
         if subscription.service is not None:
             reason = _("Prenumererar på %(service)s", service=subscription.service.name)
         else:
             reason = _("Prenumererar på %(kind)s", kind=str(KIND_LABELS[scope.kind]).lower())
         collector.add_contact(subscription.contact, reason)
 
-    _apply_exclusions(session, collector, scope)
+    _apply_exclusions(session, collector, scope, {s.contact_id for s in subscriptions})
     _apply_edits(collector, scope.edits)
     return sorted(collector.found.values(), key=lambda r: (not r.included, (r.name or r.email).lower()))
 
 
-def _apply_exclusions(session: Session, collector: _Collector, scope: NoticeScope) -> None:
-    """Per-contact exclusions: the person stays on the list, shown as left out and why.
-
-    Add further exclusions here (e.g. role-based recipients who chose the digest for this
-    kind: ``collector.leave_out_contacts(ids, reason)``).
-    """
+def _apply_exclusions(
+    session: Session, collector: _Collector, scope: NoticeScope, immediate_subscribers: set[int]
+) -> None:
+    """Per-contact exclusions: the person stays on the list, shown as left out and why."""
     collector.leave_out(
         unsubscribed_addresses(session, list(collector.found)), _("Har avregistrerat sig från utskicken")
+    )
+    # Role-based recipients who take releases and general information in their digest;
+    # a subscription that wants this notice at once still wins.
+    collector.leave_out_contacts(
+        digest_only_contact_ids(session, scope.kind) - immediate_subscribers,
+        _("Får detta i sin sammanfattning"),
     )
     for key, bounce in bounced_addresses(session, list(collector.found)).items():
         collector.leave_out(

@@ -108,7 +108,8 @@ def build_message(
     notice: Notice, event: UpdateKind, update: NoticeUpdate | None, language: str = DEFAULT_LANGUAGE
 ) -> OutgoingMessage:
     """The mail for ``event`` on ``notice`` in ``language``; rendered once for all its
-    readers, ``%%unsubscribe_url%%`` is filled in per recipient."""
+    readers, ``%%preferences_url%%`` (and the one-click ``unsubscribe_url`` of the
+    List-Unsubscribe header) are filled in per recipient."""
     language = mail_language(language)
     root = thread_id(notice)
     headers = {"References": root}
@@ -140,7 +141,7 @@ def build_message(
             "status_url": localised_url(f"{current_app.config['BASE_URL']}/status", language),
             "services": ", ".join(s.name for s in notice.services),
             "systems": ", ".join(s.name for s in notice.systems),
-            "unsubscribe_url": "%%unsubscribe_url%%",
+            "preferences_url": "%%preferences_url%%",
         }
         subject = subject_for(notice, event, language)
         text_body = env.get_template("email/notices/notice.txt").render(**context)

@@ -33,7 +33,7 @@ from commsplan.notices.models import (
     UpdateKind,
 )
 from commsplan.plan.models import Contact, Service, StakeholderGroup, System
-from commsplan.subscriptions.services import unsubscribe_links
+from commsplan.subscriptions.services import notice_mail_links
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 SCHEDULER_NAME = "Schemaläggaren"
@@ -252,14 +252,14 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 # --- sending -----------------------------------------------------------------------------
 
 
-def _addressees(people: list[ResolvedRecipient]) -> Any:
-    link = unsubscribe_links()
+def _addressees(links: Any, people: list[ResolvedRecipient]) -> Any:
+    """``links`` personalises each copy: notice_mail_links() of the notice, made once."""
     for person in people:
         yield Addressee(
             email=person.email,
             name=person.name,
             contact_id=person.contact_id,
-            personalisation={"unsubscribe_url": link(person.email)},
+            personalisation=links(person.contact_id, person.email),
             reason="; ".join(person.reasons)[:500],
         )
 
@@ -278,11 +278,12 @@ def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpd
     once and personalised per recipient by the outbox."""
     session.flush()
     people = included(recipients(session, notice))
+    links = notice_mail_links(session, notice.kind, [s.id for s in notice.services], notice.severity)
     count = 0
     for language, readers in _by_language(session, people).items():
         if readers or language == DEFAULT_LANGUAGE:
             message = build_message(notice, event, update, language)
-            count += enqueue(session, message, _addressees(readers))
+            count += enqueue(session, message, _addressees(links, readers))
     if update is not None:
         update.sent = True
         update.recipient_count = count

@@ -32,6 +32,7 @@ from commsplan.plan.models import (
     Unit,
     UnitKind,
 )
+from commsplan.subscriptions.models import self_subscribed_ids
 
 T = TypeVar("T")
 
@@ -340,6 +341,8 @@ class ContactFilter:
     unit_id: int | None = None
     group_id: int | None = None
     active: bool | None = None
+    # True: only people who signed up themselves on /subscribe.
+    self_subscribed: bool | None = None
 
 
 def search_contacts(
@@ -355,6 +358,8 @@ def search_contacts(
         stmt = stmt.where(Contact.groups.any(StakeholderGroup.id == filters.group_id))
     if filters.active is not None:
         stmt = stmt.where(Contact.active.is_(filters.active))
+    if filters.self_subscribed:
+        stmt = stmt.where(Contact.id.in_(self_subscribed_ids()))
     return paginate(session, stmt.order_by(Contact.name, Contact.id), page, per_page)
 
 

@@ -231,6 +231,9 @@ class ContactFilterForm(_FilterForm):
     active = SelectField(
         _l("Status"), choices=[("", _l("Alla")), ("1", _l("Aktiva")), ("0", _l("Inaktiva"))], default=""
     )
+    origin = SelectField(
+        _l("Ursprung"), choices=[("", _l("Alla")), ("self", _l("Självregistrerade"))], default=""
+    )
 
     def set_choices(self, units: Iterable[Any], groups: Iterable[Any]) -> None:
         self.unit.choices = _id_choices(units, _l("Alla enheter"))

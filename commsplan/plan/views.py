@@ -59,6 +59,7 @@ from commsplan.plan.models import (
     Unit,
     UnitKind,
 )
+from commsplan.subscriptions import services as subscription_services
 
 bp = Blueprint("plan", __name__)
 
@@ -394,6 +395,7 @@ def contact_list():
             unit_id=filters.unit.data,
             group_id=filters.group.data,
             active={"1": True, "0": False}.get(filters.active.data or ""),
+            self_subscribed=filters.origin.data == "self" or None,
         )
     page = crud.search_contacts(
         db.session,
@@ -411,7 +413,14 @@ def contact_list():
 @bp.get("/plan/contacts/<int:contact_id>")
 def contact_detail(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
-    return render_template("plan/contacts/detail.html", contact=contact)
+    return render_template(
+        "plan/contacts/detail.html",
+        contact=contact,
+        profile=subscription_services.profiles_by_contact(db.session, [contact.id]).get(contact.id),
+        role_requests=subscription_services.list_role_requests(db.session, contact),
+        opt_outs=subscription_services.list_opt_outs(db.session, contact),
+        action_form=ConfirmForm(),
+    )
 
 
 def _contact_form(**kwargs: Any) -> ContactForm:

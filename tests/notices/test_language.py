@@ -63,7 +63,7 @@ def test_english_contact_gets_english_mail_and_swedish_stays_default(client, ses
     assert "We are **investigating**." in text
     assert "Started: Monday 2 March 2026 at 10:15" in text
     assert "Affected e-services: Journalen" in text
-    assert "Unsubscribe:" in text and "Avregistrera" not in text
+    assert "Choose what you get and how often:" in text and "Välj vad" not in text
     assert "Vi felsöker" not in text
     # The coordinator's update is sent as written; the fixed texts around it are English.
     update_text = english[1].get_body(("plain",)).get_content()

@@ -40,15 +40,16 @@ def test_published_outage_arrives_with_prefix_parts_and_links(session, runner, o
     assert "Berörda e-tjänster: Journalen" in text
     assert mail["References"] == f"<notice-{notice.uid}@commsplan.example.org>"
     assert mail["In-Reply-To"] is None
-    # Each recipient has their own unsubscribe link, also in the RFC 8058 headers.
-    assert "https://commsplan.example.org/unsubscribe/" in text
-    assert 'href="https://commsplan.example.org/unsubscribe/' in html
+    # Duty mail (both are on the list because of the plan) links to the person's own
+    # preferences page, never to a global unsubscribe: no List-Unsubscribe header.
+    assert "https://commsplan.example.org/preferences/" in text
+    assert 'href="https://commsplan.example.org/preferences/' in html
     assert "%%" not in text and "%%" not in html
-    assert mail["List-Unsubscribe"].startswith("<https://commsplan.example.org/unsubscribe/")
-    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail["List-Unsubscribe"] is None
+    assert mail["List-Unsubscribe-Post"] is None
     other = outbox.to("strateg@example.org")[0]
     assert other["Message-ID"] != mail["Message-ID"]
-    assert other["List-Unsubscribe"] != mail["List-Unsubscribe"]
+    assert other.get_body(("plain",)).get_content() != text  # each its own signed link
 
 
 def test_updates_thread_under_the_first_mail(session, runner, outbox):

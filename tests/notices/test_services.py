@@ -165,21 +165,21 @@ def test_publish_failing_midway_leaves_nothing(session, monkeypatch):
     plan = small_plan(session)
     notice = make_notice(session, service_ids=[plan.journalen.id], system_ids=[plan.epj.id])
     session.commit()
-    real = subscription_services.unsubscribe_links
+    real = subscription_services.preferences_links
     calls = []
 
     def flaky_links():  # type: ignore[no-untyped-def]
         link = real()
 
-        def sign(email: str) -> str:
-            calls.append(email)
+        def sign(contact_id: int) -> str:
+            calls.append(contact_id)
             if len(calls) == 3:
                 raise RuntimeError("disk full")
-            return link(email)
+            return link(contact_id)
 
         return sign
 
-    monkeypatch.setattr(services, "unsubscribe_links", flaky_links)
+    monkeypatch.setattr(subscription_services, "preferences_links", flaky_links)
     with pytest.raises(RuntimeError):
         services.publish(session, notice, None)
     session.rollback()
