@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from commsplan.audience.models import AudienceRule
 from commsplan.delivery.models import AddressBounce, OutboxItem
+from commsplan.digests.models import DigestRun
 from commsplan.feeds import invitations
 from commsplan.feeds.models import FeedKind, FeedToken, Invitation
 from commsplan.meetings import services as meetings
@@ -68,7 +69,7 @@ from commsplan.plan.models import (
     Unit,
     contact_stakeholder_group,
 )
-from commsplan.subscriptions.models import Subscription
+from commsplan.subscriptions.models import OptOut, RoleRequest, SubscriberProfile, Subscription
 from commsplan.timeutil import utcnow
 
 T = TypeVar("T")
@@ -345,6 +346,40 @@ REFERENCES: list[Reference] = [
         _l("Adresser med problem (flaggan finns kvar för adressen)"),
         lambda b: b.email,
         lambda _b: Link("audience.problems", {}),
+    ),
+    Reference(
+        Contact,
+        SubscriberProfile.contact_id,
+        SubscriberProfile,
+        Effect.removed,
+        _l("Självregistrering (organisation och val av sammanfattning)"),
+        lambda p: p.contact.name,
+    ),
+    Reference(
+        Contact,
+        RoleRequest.contact_id,
+        RoleRequest,
+        Effect.removed,
+        _l("Begäranden om ändrad roll"),
+        lambda r: r.roles,
+        lambda _r: Link("subscriptions.requests_list", {}),
+    ),
+    Reference(
+        Contact,
+        OptOut.contact_id,
+        OptOut,
+        Effect.detached,
+        _l("Avregistreringar (adressen finns kvar)"),
+        lambda o: o.email,
+        lambda _o: Link("subscriptions.requests_list", {}),
+    ),
+    Reference(
+        Contact,
+        DigestRun.contact_id,
+        DigestRun,
+        Effect.removed,
+        _l("Skickade sammanfattningar (registret över dem; breven finns kvar i utskicken)"),
+        lambda d: f"{d.period} {d.period_key}",
     ),
     # --- systems
     Reference(
