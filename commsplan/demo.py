@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from commsplan.activities.services import ensure_default_templates
 from commsplan.cli import commsplan_cli
 from commsplan.extensions import db
 from commsplan.meetings.demo import load_meetings_demo
@@ -17,13 +18,16 @@ def demo_command() -> None:
     report = load_demo(db.session)
     db.session.flush()
     meetings = load_meetings_demo(db.session, local(utcnow()).date())
+    templates = ensure_default_templates(db.session)
     db.session.commit()
-    if report.total == 0 and meetings.created_series == 0:
+    if report.total == 0 and meetings.created_series == 0 and templates == 0:
         click.echo("Demodata fanns redan; inget ändrades.")
         return
     if report.total:
         summary = ", ".join(f"{name} {count}" for name, count in sorted(report.added.items()))
         click.echo(f"Demodata inläst: {summary}.")
+    if templates:
+        click.echo(f"Checklistor inlästa: {templates}.")
     if meetings.created_series:
         click.echo(
             f"Mötesserier inlästa: {meetings.created_series} serier, {meetings.occurrences} tillfällen."

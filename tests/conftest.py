@@ -130,6 +130,10 @@ def app_config(
         "MAIL_DEFAULT_SENDER": "commsplan <noreply@example.org>",
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Publishing tests not about the activity gate publish without preparing an
+        # activity; tests/activities turn the gate on (and tests/notices' helper
+        # ``prepared_notice`` publishes through it).
+        "ACTIVITY_GATE": False,
     }
 
 
