@@ -1,0 +1,35 @@
+"""The header groups its links by task, each group labelled, and shows only what the role may open."""
+
+from __future__ import annotations
+
+import re
+
+from commsplan.auth.models import Role
+
+
+def _groups(html: str) -> dict[str, list[str]]:
+    groups = {}
+    for label, body in re.findall(
+        r'<span class="nav-group-label" id="nav-\w+">([^<]+)</span>\s*<ul[^>]*>(.*?)</ul>', html, re.S
+    ):
+        groups[label] = re.findall(r"<a [^>]*>([^<]+)</a>", body)
+    return groups
+
+
+def test_admin_sees_four_task_groups_in_order(client, auth):
+    auth.login(Role.admin)
+    html = client.get("/activities/").get_data(as_text=True)
+    groups = _groups(html)
+    assert list(groups) == ["Dagligt arbete", "Planen", "Uppföljning", "Administration"]
+    assert groups["Dagligt arbete"][:3] == ["Start", "Meddelanden", "Aktiviteter"]
+    assert "Möten" in groups["Dagligt arbete"]
+    assert groups["Uppföljning"][-3:] == ["Utskick", "Prenumerationer", "Driftstatus"]
+    assert {"Konton", "API-tokens", "Checklistor"} <= set(groups["Administration"])
+    assert '<a href="/activities/" aria-current="page">Aktiviteter</a>' in html
+
+
+def test_viewer_gets_no_account_administration(client, auth):
+    auth.login(Role.viewer)
+    groups = _groups(client.get("/").get_data(as_text=True))
+    assert "Konton" not in groups["Administration"]
+    assert "Start" in groups["Dagligt arbete"]
