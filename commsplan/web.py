@@ -20,21 +20,32 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import text
 
+from commsplan.activities import dashboard
 from commsplan.auth.guard import public
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.plan import services as plan_services
 from commsplan.redirects import local_path
+from commsplan.timeutil import utcnow
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
 def index():
-    from commsplan.plan import services as plan_services
-
-    overview = plan_services.overview(db.session)
-    return render_template("index.html", overview=overview)
+    """The coordinator's start page: what needs attention now."""
+    now = utcnow()
+    items = dashboard.attention(
+        db.session, now, update_interval_minutes=int(current_app.config["OUTAGE_UPDATE_MINUTES"])
+    )
+    return render_template(
+        "index.html",
+        attention=items,
+        plan=plan_services.current_plan(db.session),
+        interval=int(current_app.config["OUTAGE_UPDATE_MINUTES"]),
+        now=now,
+    )
 
 
 @bp.post("/language/<code>")

@@ -20,6 +20,8 @@ def init_app(app: Flask) -> None:
     from commsplan.notices.checks import register_publish_check
 
     app.config.setdefault("ACTIVITY_GATE", True)
+    # National practice: update people at least every 30 minutes during an outage.
+    app.config.setdefault("OUTAGE_UPDATE_MINUTES", 30)
     # Groups whose core message the public status page shows (the resident wording).
     app.config.setdefault("ACTIVITY_PUBLIC_GROUPS", ["Invånare/Patienter", "Allmänhet"])
     app.register_blueprint(views.bp)

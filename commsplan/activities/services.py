@@ -429,13 +429,21 @@ def workdays_before(day: date, count: int) -> date:
     return candidate
 
 
+def anchor_of_notice(notice: Notice) -> datetime | None:
+    """A window's or outage's start, or a release's date (at 09:00 Swedish time)."""
+    if notice.starts_at is not None:
+        return notice.starts_at
+    if notice.release_date is not None:
+        return datetime.combine(notice.release_date, time(9, 0), tzinfo=STOCKHOLM)
+    return None
+
+
 def anchor(activity: Activity) -> datetime | None:
     """The release date or window/outage start of the first linked notice that has one."""
     for notice in activity.notices:
-        if notice.starts_at is not None:
-            return notice.starts_at
-        if notice.release_date is not None:
-            return datetime.combine(notice.release_date, time(9, 0), tzinfo=STOCKHOLM)
+        moment = anchor_of_notice(notice)
+        if moment is not None:
+            return moment
     if activity.occurrence is not None:
         return activity.occurrence.start
     return None
