@@ -83,7 +83,7 @@ MENU_GROUPS: list[tuple[str, LazyString, list[MenuEntry]]] = [
                 ("activities.activity", "activities.create", "activities.edit", "activities.change_status"),
                 Role.viewer,
             ),
-            ("activities.calendar", _l("Kalender"), ("activities.calendar",), Role.viewer),
+            ("activities.calendar_page", _l("Kalender"), ("activities.calendar",), Role.viewer),
             ("meetings.series_list", _l("Möten"), ("meetings.",), Role.viewer),
         ],
     ),

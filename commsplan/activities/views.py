@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from commsplan.activities import services
+from commsplan.activities import calendar, services
+from commsplan.activities.exports import csv_response
 from commsplan.activities.forms import DropForm, GateForm, QuestionForm, activity_form
 from commsplan.activities.labels import ACTIVITY_KIND_LABELS, ACTIVITY_STATUS_LABELS, ANSWER_KIND_LABELS
 from commsplan.activities.models import (
@@ -25,8 +26,8 @@ from commsplan.forms import ConfirmForm
 from commsplan.meetings.models import Occurrence
 from commsplan.notices.forms import to_local_naive, to_utc
 from commsplan.notices.models import Notice, NoticeStatus
-from commsplan.plan.models import Channel, Contact, StakeholderGroup
-from commsplan.timeutil import utcnow
+from commsplan.plan.models import Channel, Contact, Service, StakeholderGroup
+from commsplan.timeutil import STOCKHOLM, utcnow
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
 
@@ -366,3 +367,108 @@ def set_gate():
             "success",
         )
     return redirect(url_for("activities.template_list"))
+
+
+# --- communication calendar --------------------------------------------------------------
+
+
+def _calendar_selection() -> tuple[int, int, calendar.CalendarFilter, dict[str, object]]:
+    """Month and filters from the query string; anything unknown is a 400, never a 500."""
+    today = utcnow().astimezone(STOCKHOLM).date()
+    raw_month = request.args.get("month") or f"{today:%Y-%m}"
+    try:
+        year, month = (int(part) for part in raw_month.split("-"))
+        if not (1 <= month <= 12 and 1900 <= year <= 2200):
+            raise ValueError
+    except ValueError:
+        abort(400, _("Ange månaden som ÅÅÅÅ-MM."))
+    args: dict[str, object] = {"month": f"{year:04d}-{month:02d}"}
+    ids = {}
+    for name, model in (("group", StakeholderGroup), ("service", Service), ("channel", Channel)):
+        value = request.args.get(name) or ""
+        if not value:
+            continue
+        if not value.isdigit() or db.session.get(model, int(value)) is None:
+            abort(400, _("Okänt filter."))
+        ids[name] = int(value)
+        args[name] = int(value)
+    wanted = calendar.CalendarFilter(
+        ids.get("group"),
+        ids.get("service"),
+        db.session.get(Channel, ids["channel"]) if "channel" in ids else None,
+    )
+    return year, month, wanted, args
+
+
+def _item_urls(found: list[calendar.CalendarItem]) -> dict[tuple[str, int], str]:
+    endpoints = {
+        "activity": ("activities.activity_detail", "activity_id"),
+        "notice": ("notices.notice_detail", "notice_id"),
+        "meeting": ("meetings.occurrence_detail", "occurrence_id"),
+    }
+    urls = {}
+    for item in found:
+        endpoint, arg = endpoints[item.source]
+        urls[(item.source, item.id)] = url_for(endpoint, **{arg: item.id})
+    return urls
+
+
+@bp.get("/calendar")
+def calendar_page():
+    year, month, wanted, args = _calendar_selection()
+    view = request.args.get("view") or "month"
+    if view not in ("month", "list"):
+        abort(400, _("Okänd vy."))
+    start, end = calendar.month_range(year, month)
+    found = calendar.items(db.session, start, end, wanted)
+    by_day: dict[object, list[calendar.CalendarItem]] = {}
+    for item in found:
+        by_day.setdefault(item.day, []).append(item)
+    previous = f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
+    following = f"{year + (month == 12):04d}-{month % 12 + 1:02d}"
+    return render_template(
+        "activities/calendar.html",
+        view=view,
+        year=year,
+        month=month,
+        weeks=calendar.month_weeks(year, month),
+        items=found,
+        by_day=by_day,
+        urls=_item_urls(found),
+        args=args,
+        previous=previous,
+        following=following,
+        today=utcnow().astimezone(STOCKHOLM).date(),
+        groups=db.session.scalars(select(StakeholderGroup).order_by(StakeholderGroup.position)).all(),
+        service_options=db.session.scalars(select(Service).order_by(Service.position, Service.name)).all(),
+        channels=db.session.scalars(select(Channel).order_by(Channel.name)).all(),
+    )
+
+
+@bp.get("/calendar.ics")
+def calendar_ics():
+    year, month, wanted, _args = _calendar_selection()
+    start, end = calendar.month_range(year, month)
+    found = calendar.items(db.session, start, end, wanted)
+    base = current_app.config["BASE_URL"]
+    urls = {key: base + path for key, path in _item_urls(found).items()}
+    body = calendar.to_ics(
+        found, _("Kommunikationskalender %(month)s", month=f"{year:04d}-{month:02d}"), urls
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="kommunikationskalender-{year:04d}-{month:02d}.ics"'
+        },
+    )
+
+
+@bp.get("/calendar.csv")
+def calendar_csv():
+    year, month, wanted, _args = _calendar_selection()
+    start, end = calendar.month_range(year, month)
+    found = calendar.items(db.session, start, end, wanted)
+    return csv_response(
+        calendar.CSV_HEADER, calendar.csv_rows(found), f"kommunikationskalender-{year:04d}-{month:02d}.csv"
+    )

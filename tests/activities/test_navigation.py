@@ -21,7 +21,7 @@ def test_admin_sees_four_task_groups_in_order(client, auth):
     html = client.get("/activities/").get_data(as_text=True)
     groups = _groups(html)
     assert list(groups) == ["Dagligt arbete", "Planen", "Uppföljning", "Administration"]
-    assert groups["Dagligt arbete"][:3] == ["Start", "Meddelanden", "Aktiviteter"]
+    assert groups["Dagligt arbete"] == ["Start", "Meddelanden", "Aktiviteter", "Kalender", "Möten"]
     assert "Möten" in groups["Dagligt arbete"]
     assert groups["Uppföljning"][-3:] == ["Utskick", "Prenumerationer", "Driftstatus"]
     assert {"Konton", "API-tokens", "Checklistor"} <= set(groups["Administration"])
