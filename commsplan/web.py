@@ -105,7 +105,7 @@ MENU_GROUPS: list[tuple[str, LazyString, list[MenuEntry]]] = [
         "follow_up",
         _l("Uppföljning"),
         [
-            ("activities.coverage", _l("Täckning"), ("activities.coverage",), Role.viewer),
+            ("activities.coverage_page", _l("Täckning"), ("activities.coverage",), Role.viewer),
             ("delivery.overview", _l("Utskick"), ("delivery.",), Role.viewer),
             ("subscriptions.subscription_list", _l("Prenumerationer"), ("subscriptions.",), Role.viewer),
             ("status.status_page", _l("Driftstatus"), ("status.",), Role.viewer),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from commsplan.activities import calendar, services
+from commsplan.activities import calendar, coverage, services
 from commsplan.activities.exports import csv_response
 from commsplan.activities.forms import DropForm, GateForm, QuestionForm, activity_form
 from commsplan.activities.labels import ACTIVITY_KIND_LABELS, ACTIVITY_STATUS_LABELS, ANSWER_KIND_LABELS
@@ -472,3 +474,41 @@ def calendar_csv():
     return csv_response(
         calendar.CSV_HEADER, calendar.csv_rows(found), f"kommunikationskalender-{year:04d}-{month:02d}.csv"
     )
+
+
+# --- coverage ----------------------------------------------------------------------------
+
+
+def _period() -> tuple[date, date]:
+    """[from, to] in Swedish dates from the query string; default: this month so far."""
+    today = utcnow().astimezone(STOCKHOLM).date()
+    try:
+        first = date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
+        last = date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        abort(400, _("Ange datum som ÅÅÅÅ-MM-DD."))
+    if last < first:
+        abort(400, _("Periodens slut ligger före dess början."))
+    if (last - first).days > 366 * 3:
+        abort(400, _("Välj en period på högst tre år."))
+    return first, last
+
+
+def _coverage_report() -> tuple[date, date, coverage.Coverage]:
+    first, last = _period()
+    start = datetime.combine(first, time(0, 0), tzinfo=STOCKHOLM)
+    end = datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=STOCKHOLM)
+    return first, last, coverage.coverage(db.session, start, end)
+
+
+@bp.get("/coverage")
+def coverage_page():
+    first, last, report = _coverage_report()
+    return render_template("activities/coverage.html", first=first, last=last, report=report)
+
+
+@bp.get("/coverage.csv")
+def coverage_csv():
+    first, last, report = _coverage_report()
+    header, rows = coverage.csv_rows(report)
+    return csv_response(header, rows, f"tackning-{first.isoformat()}-{last.isoformat()}.csv")

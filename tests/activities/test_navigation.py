@@ -23,7 +23,7 @@ def test_admin_sees_four_task_groups_in_order(client, auth):
     assert list(groups) == ["Dagligt arbete", "Planen", "Uppföljning", "Administration"]
     assert groups["Dagligt arbete"] == ["Start", "Meddelanden", "Aktiviteter", "Kalender", "Möten"]
     assert "Möten" in groups["Dagligt arbete"]
-    assert groups["Uppföljning"][-3:] == ["Utskick", "Prenumerationer", "Driftstatus"]
+    assert groups["Uppföljning"] == ["Täckning", "Utskick", "Prenumerationer", "Driftstatus"]
     assert {"Konton", "API-tokens", "Checklistor"} <= set(groups["Administration"])
     assert '<a href="/activities/" aria-current="page">Aktiviteter</a>' in html
 
