@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commsplan import activities, api, auth, delivery, feeds, meetings, notices, plan, subscriptions
+from commsplan import activities, api, audit, auth, delivery, feeds, meetings, notices, plan, subscriptions
 
-FEATURES = (auth, plan, delivery, notices, subscriptions, api, meetings, feeds, activities)
+FEATURES = (audit, auth, plan, delivery, notices, subscriptions, api, meetings, feeds, activities)
 
 
 def init_app(app: Flask) -> None:

@@ -124,6 +124,7 @@ MENU_GROUPS: list[tuple[str, LazyString, list[MenuEntry]]] = [
                 Role.viewer,
             ),
             ("feeds.subscriptions", _l("Kalenderlänkar"), ("feeds.",), Role.viewer),
+            ("audit.history", _l("Historik"), ("audit.",), Role.admin),
         ],
     ),
 ]

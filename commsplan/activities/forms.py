@@ -39,7 +39,8 @@ class ActivityForm(FlaskForm):
     information_value = RadioField(
         _l("Informationsvärde"),
         choices=[("yes", _l("Ja")), ("no", _l("Nej"))],
-        validators=[Optional()],
+        # Unanswered is allowed (an idea); anything but yes/no counts as unanswered.
+        validate_choice=False,
     )
     information_value_why = TextAreaField(_l("Varför?"), validators=[Length(max=5000)])
     purpose = TextAreaField(_l("Syfte"), validators=[Length(max=5000)])
@@ -48,7 +49,8 @@ class ActivityForm(FlaskForm):
         _l("eller antal arbetsdagar före releasen/servicefönstret"),
         validators=[Optional(), NumberRange(min=0, max=250)],
     )
-    responsible = SelectField(_l("Ansvarig"))
+    # "u<id>" or "c<id>"; checked when the answers are read (an unknown one is a 400).
+    responsible = SelectField(_l("Ansvarig"), validate_choice=False)
 
     group_rows: list[tuple[StakeholderGroup, Field, Field, Field]]
     question_rows: list[tuple[TemplateQuestion, Field]]

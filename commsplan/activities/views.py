@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -125,6 +126,8 @@ def _fill_form(form, data: services.ActivityData) -> None:  # type: ignore[no-un
 
 def _data_from(form, template: ChecklistTemplate) -> services.ActivityData:  # type: ignore[no-untyped-def]
     responsible = form.responsible.data or ""
+    if responsible and not re.fullmatch(r"[uc]\d+", responsible):
+        raise services.ActivityError(_("Okänt val."), "responsible")
     groups = []
     for group, affected, message, channels in form.group_rows:
         if affected.data in ("direct", "indirect"):

@@ -24,12 +24,12 @@ def test_admin_sees_four_task_groups_in_order(client, auth):
     assert groups["Dagligt arbete"] == ["Start", "Meddelanden", "Aktiviteter", "Kalender", "Möten"]
     assert "Möten" in groups["Dagligt arbete"]
     assert groups["Uppföljning"] == ["Täckning", "Utskick", "Prenumerationer", "Driftstatus"]
-    assert {"Konton", "API-tokens", "Checklistor"} <= set(groups["Administration"])
+    assert {"Konton", "API-tokens", "Checklistor", "Historik"} <= set(groups["Administration"])
     assert '<a href="/activities/" aria-current="page">Aktiviteter</a>' in html
 
 
 def test_viewer_gets_no_account_administration(client, auth):
     auth.login(Role.viewer)
     groups = _groups(client.get("/").get_data(as_text=True))
-    assert "Konton" not in groups["Administration"]
+    assert "Konton" not in groups["Administration"] and "Historik" not in groups["Administration"]
     assert "Start" in groups["Dagligt arbete"]
