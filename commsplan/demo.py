@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from commsplan.activities.demo import load_activities_demo
 from commsplan.activities.services import ensure_default_templates
 from commsplan.cli import commsplan_cli
 from commsplan.extensions import db
@@ -19,8 +20,9 @@ def demo_command() -> None:
     db.session.flush()
     meetings = load_meetings_demo(db.session, local(utcnow()).date())
     templates = ensure_default_templates(db.session)
+    activities = load_activities_demo(db.session)
     db.session.commit()
-    if report.total == 0 and meetings.created_series == 0 and templates == 0:
+    if report.total == 0 and meetings.created_series == 0 and templates == 0 and activities == 0:
         click.echo("Demodata fanns redan; inget ändrades.")
         return
     if report.total:
@@ -28,6 +30,8 @@ def demo_command() -> None:
         click.echo(f"Demodata inläst: {summary}.")
     if templates:
         click.echo(f"Checklistor inlästa: {templates}.")
+    if activities:
+        click.echo(f"Exempelaktivitet inläst: {activities}.")
     if meetings.created_series:
         click.echo(
             f"Mötesserier inlästa: {meetings.created_series} serier, {meetings.occurrences} tillfällen."

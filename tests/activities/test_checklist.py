@@ -49,6 +49,16 @@ def test_shipped_templates_hold_the_plans_wording_and_load_once(session, runner)
     result = runner.invoke(args=["commsplan", "demo"])
     assert result.exit_code == 0, result.output
     assert session.scalar(select(func.count()).select_from(ChecklistTemplate)) == 2
+    example = session.scalars(select(Activity)).one()
+    assert [(g.group.name, [c.name for c in g.channels]) for g in example.groups] == [
+        ("Vårdgivare - medarbetare", ["Intranätet"]),
+        ("Vårdgivare - chefer", ["Funktionsbrevlådan 1177 e-tjänster"]),
+        ("Invånare/Patienter", ["1177.se"]),
+    ]
+    assert services.missing_answers(example) == ["Vem ansvarar?"]
+    again = runner.invoke(args=["commsplan", "demo"])
+    assert "inget ändrades" in again.output
+    assert session.scalar(select(func.count()).select_from(Activity)) == 1
 
 
 def test_an_empty_activity_lists_every_missing_answer(session):
