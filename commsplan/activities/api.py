@@ -95,6 +95,13 @@ class ActivityOutSchema(ma.Schema):
     )
 
 
+class ActivityListQuerySchema(_Strict):
+    status = fields.Enum(ActivityStatus, by_value=True, load_default=None)
+    kind = fields.Enum(ActivityKind, by_value=True, load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
 class StatusInSchema(_Strict):
     status = fields.Enum(ActivityStatus, by_value=True, required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -117,6 +124,15 @@ def _error(error: services.ActivityError) -> None:
     db.session.rollback()
     field = error.field or "_schema"
     abort(422, message=f"{field}: {error}", errors={"json": {field: [str(error)]}})
+
+
+@bp.get("/")
+@bearer_token
+@bp.arguments(ActivityListQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, ActivityOutSchema(many=True))
+def list_activities(status: Any = None, kind: Any = None, limit: int = 100, offset: int = 0):
+    """Activities, most recently changed first; filter by status and kind."""
+    return services.list_activities(db.session, status, kind, limit=limit, offset=offset)
 
 
 @bp.get("/<int:activity_id>")

@@ -497,18 +497,29 @@ def channel_suggestions(session: Session, exclude_activity_id: int | None = None
 
 
 def list_activities(
-    session: Session, status: ActivityStatus | None = None, kind: ActivityKind | None = None, limit: int = 200
+    session: Session,
+    status: ActivityStatus | None = None,
+    kind: ActivityKind | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[Activity]:
+    """Newest first, with what ``missing_answers`` reads loaded up front (no query per row)."""
     query = (
         select(Activity)
-        .options(selectinload(Activity.notices), selectinload(Activity.template))
+        .options(
+            selectinload(Activity.notices),
+            selectinload(Activity.template).selectinload(ChecklistTemplate.questions),
+            selectinload(Activity.groups).selectinload(ActivityGroup.group),
+            selectinload(Activity.groups).selectinload(ActivityGroup.channels),
+            selectinload(Activity.answers),
+        )
         .order_by(Activity.updated_at.desc(), Activity.id.desc())
     )
     if status is not None:
         query = query.where(Activity.status == status)
     if kind is not None:
         query = query.where(Activity.kind == kind)
-    return list(session.scalars(query.limit(limit)))
+    return list(session.scalars(query.limit(limit).offset(offset)))
 
 
 def activities_for_notice(session: Session, notice: Notice) -> list[Activity]:

@@ -51,12 +51,19 @@ def activity_list():
         status_value = ActivityStatus(status) if status else None
     except ValueError:
         abort(400, _("Okänt filter."))
-    rows = services.list_activities(db.session, status_value)
+    page = request.args.get("page", 1, type=int) or 1
+    if page < 1:
+        abort(400, _("Okänt filter."))
+    size = int(current_app.config["PAGE_SIZE"])
+    # One row more than shown tells whether there is a next page, without counting.
+    rows = services.list_activities(db.session, status_value, limit=size + 1, offset=(page - 1) * size)
     return render_template(
         "activities/list.html",
-        activities=rows,
+        activities=rows[:size],
         status=status,
-        missing={a.id: services.missing_answers(a) for a in rows},
+        missing={a.id: services.missing_answers(a) for a in rows[:size]},
+        page=page,
+        has_next=len(rows) > size,
     )
 
 

@@ -146,6 +146,11 @@ def test_api_publish_names_missing_answers_and_the_api_prepares_the_activity(cli
     assert answered.status_code == 200 and answered.get_json()["complete"] is True, answered.get_json()
     published = client.post(f"/api/v1/notices/{notice.id}/publish", headers=headers)
     assert published.status_code == 200, published.get_json()
+    listed = client.get("/api/v1/activities/?kind=release", headers=headers).get_json()
+    assert [a["title"] for a in listed] == ["Release 2.4"] and listed[0]["groups"][0]["group"] == g.staff.name
+    assert client.get("/api/v1/activities/?status=bogus", headers=headers).status_code == 422
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/activities/" in spec["paths"]
 
 
 def test_api_rejects_bad_activity_input_without_storing(client, session):

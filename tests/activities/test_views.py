@@ -111,3 +111,49 @@ def test_admin_edits_questions_viewer_cannot(client, auth, session):
     page = client.get("/activities/templates").get_data(as_text=True)
     assert "Har det värde?" in page and "inte längre i bruk" in page and "Behövs bild?" in page
     assert question.version == 2 and question.position == 2 and question.retired_at is not None
+
+
+def _queries_for(app, client, url: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    from commsplan.extensions import db
+
+    seen = []
+
+    def count(*_args: object) -> None:
+        seen.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_activity_list_pages_and_costs_the_same_for_5_or_60_rows(app, client, auth, session):
+    g = groups(session)
+    auth.login(Role.viewer)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            services.create_activity(
+                session,
+                services.ActivityData(
+                    title=f"Aktivitet {i}",
+                    groups=[services.GroupAnswer(g.staff.id, True, "Text", [g.intranet.id])],
+                ),
+                None,
+            )
+        session.commit()
+
+    add(5)
+    few = _queries_for(app, client, "/activities/")
+    add(55)
+    many = _queries_for(app, client, "/activities/")
+    assert many == few
+    first = client.get("/activities/?status=idea").get_data(as_text=True)
+    assert 'rel="next"' in first and "page=2" in first and "status=idea" in first
+    second = client.get("/activities/?page=2").get_data(as_text=True)
+    assert second.count("/activities/") > 0 and 'rel="prev"' in second
+    assert client.get("/activities/?page=-1").status_code == 400
