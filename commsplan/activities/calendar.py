@@ -76,8 +76,7 @@ def _activity_items(
     session: Session, start: datetime, end: datetime, wanted: CalendarFilter
 ) -> list[CalendarItem]:
     activities = session.scalars(
-        select(Activity)
-        .options(selectinload(Activity.notices), selectinload(Activity.groups))
+        services.with_checklist(select(Activity))
         .where(Activity.status != ActivityStatus.dropped)
         .order_by(Activity.id.desc())
         .limit(1000)
@@ -143,6 +142,8 @@ def _notice_items(
         .order_by(Notice.id)
         .limit(2000)
     )
+    notices = list(notices)
+    by_notice = services.activities_by_notice(session, [n.id for n in notices], live=True)
     items = []
     for notice in notices:
         moment = _notice_moment(notice)
@@ -151,11 +152,7 @@ def _notice_items(
         begins, ends, all_day = moment
         if not (begins < end and (ends or begins) >= start):
             continue
-        linked = [
-            a
-            for a in services.activities_for_notice(session, notice)
-            if a.status is not ActivityStatus.dropped
-        ]
+        linked = by_notice.get(notice.id, [])
         groups = {g.name: g.id for g in notice.groups} | {
             g.group.name: g.group_id for a in linked for g in a.groups
         }

@@ -120,13 +120,10 @@ def coverage(session: Session, start: datetime, end: datetime, mail_channel: str
             .limit(500)
         )
     )
+    by_notice = services.activities_by_notice(session, [n.id for n in notices], live=True)
     columns = []
     for notice in notices:
-        linked = [
-            a
-            for a in services.activities_for_notice(session, notice)
-            if a.status is not ActivityStatus.dropped
-        ]
+        linked = by_notice.get(notice.id, [])
         assert notice.published_at is not None
         columns.append(Column("notice", notice.id, notice.title, notice.published_at, linked))
     candidates = session.scalars(

@@ -123,16 +123,14 @@ def _upcoming(session: Session, now: datetime, days: int) -> list[Upcoming]:
         )
         .limit(100)
     )
+    notices = list(notices)
+    by_notice = services.activities_by_notice(session, [n.id for n in notices], live=True)
     upcoming = []
     for notice in notices:
         when = notice.starts_at or services.anchor_of_notice(notice)
         assert when is not None
-        linked = [
-            a
-            for a in services.activities_for_notice(session, notice)
-            if a.status is not ActivityStatus.dropped
-        ]
-        upcoming.append(Upcoming(notice, when, linked, any(services.is_complete(a) for a in linked)))
+        linked = by_notice.get(notice.id, [])
+        upcoming.append(Upcoming(notice, when, linked, services.prepared(linked)))
     return sorted(upcoming, key=lambda item: item.when)
 
 
@@ -141,8 +139,7 @@ def _due_this_week(session: Session, now: datetime) -> list[DueActivity]:
     week_start = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     week_end = week_start + timedelta(days=7)
     candidates = session.scalars(
-        select(Activity)
-        .options(selectinload(Activity.notices), selectinload(Activity.groups))
+        services.with_checklist(select(Activity))
         .where(Activity.status.in_([ActivityStatus.idea, ActivityStatus.planned]))
         .order_by(Activity.id.desc())
         .limit(300)
@@ -162,16 +159,9 @@ def _drafts_without_activity(session: Session) -> list[Notice]:
         .order_by(Notice.created_at.desc())
         .limit(50)
     )
-    waiting = []
-    for notice in drafts:
-        linked = [
-            a
-            for a in services.activities_for_notice(session, notice)
-            if a.status is not ActivityStatus.dropped
-        ]
-        if not any(services.is_complete(a) for a in linked):
-            waiting.append(notice)
-    return waiting
+    drafts = list(drafts)
+    by_notice = services.activities_by_notice(session, [n.id for n in drafts], live=True)
+    return [n for n in drafts if not services.prepared(by_notice.get(n.id, []))]
 
 
 def _failed_addresses(session: Session, now: datetime, days: int = 30) -> list[FailedAddress]:

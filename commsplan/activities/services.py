@@ -29,7 +29,7 @@ from commsplan.activities.models import (
 from commsplan.auth.models import User
 from commsplan.meetings.models import Occurrence
 from commsplan.notices.mail import one_line
-from commsplan.notices.models import Notice, NoticeKind, NoticeStatus
+from commsplan.notices.models import Notice, NoticeKind
 from commsplan.plan.models import Channel, Contact, StakeholderGroup
 from commsplan.timeutil import STOCKHOLM, utcnow
 
@@ -504,17 +504,7 @@ def list_activities(
     offset: int = 0,
 ) -> list[Activity]:
     """Newest first, with what ``missing_answers`` reads loaded up front (no query per row)."""
-    query = (
-        select(Activity)
-        .options(
-            selectinload(Activity.notices),
-            selectinload(Activity.template).selectinload(ChecklistTemplate.questions),
-            selectinload(Activity.groups).selectinload(ActivityGroup.group),
-            selectinload(Activity.groups).selectinload(ActivityGroup.channels),
-            selectinload(Activity.answers),
-        )
-        .order_by(Activity.updated_at.desc(), Activity.id.desc())
-    )
+    query = with_checklist(select(Activity)).order_by(Activity.updated_at.desc(), Activity.id.desc())
     if status is not None:
         query = query.where(Activity.status == status)
     if kind is not None:
@@ -522,26 +512,44 @@ def list_activities(
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
+def with_checklist(query: Any) -> Any:
+    """Load what ``missing_answers`` and the notice pages read, so a list costs no query per row."""
+    return query.options(
+        selectinload(Activity.notices).selectinload(Notice.services),
+        selectinload(Activity.template).selectinload(ChecklistTemplate.questions),
+        selectinload(Activity.groups).selectinload(ActivityGroup.group),
+        selectinload(Activity.groups).selectinload(ActivityGroup.channels),
+        selectinload(Activity.answers),
+    )
+
+
 def activities_for_notice(session: Session, notice: Notice) -> list[Activity]:
-    return list(
-        session.scalars(
-            select(Activity)
-            .join(activity_notice, activity_notice.c.activity_id == Activity.id)
-            .where(activity_notice.c.notice_id == notice.id)
-            .order_by(Activity.id)
-        )
-    )
+    return activities_by_notice(session, [notice.id]).get(notice.id, [])
 
 
-def draft_notices(session: Session) -> list[Notice]:
-    return list(
-        session.scalars(
-            select(Notice)
-            .where(Notice.status != NoticeStatus.cancelled)
-            .order_by(Notice.id.desc())
-            .limit(200)
-        )
+def activities_by_notice(
+    session: Session, notice_ids: list[int], live: bool = False
+) -> dict[int, list[Activity]]:
+    """The activities linked to each notice, in one query; ``live`` leaves dropped ones out."""
+    if not notice_ids:
+        return {}
+    query = (
+        select(activity_notice.c.notice_id, Activity)
+        .join(activity_notice, activity_notice.c.activity_id == Activity.id)
+        .where(activity_notice.c.notice_id.in_(notice_ids))
+        .order_by(Activity.id)
     )
+    if live:
+        query = query.where(Activity.status != ActivityStatus.dropped)
+    found: dict[int, list[Activity]] = {}
+    for notice_id, activity in session.execute(with_checklist(query)):
+        found.setdefault(notice_id, []).append(activity)
+    return found
+
+
+def prepared(activities: list[Activity]) -> bool:
+    """Whether one of a notice's live activities has a complete checklist."""
+    return any(a.status is not ActivityStatus.dropped and is_complete(a) for a in activities)
 
 
 # --- the publish gate --------------------------------------------------------------------
@@ -597,14 +605,8 @@ def outages_awaiting_checklist(session: Session, limit: int = 50) -> list[Notice
             .limit(limit * 4)
         )
     )
-    waiting = []
-    for notice in outages:
-        activities = [
-            a for a in activities_for_notice(session, notice) if a.status is not ActivityStatus.dropped
-        ]
-        if not any(is_complete(a) for a in activities):
-            waiting.append(notice)
-    return waiting[:limit]
+    linked = activities_by_notice(session, [n.id for n in outages], live=True)
+    return [n for n in outages if not prepared(linked.get(n.id, []))][:limit]
 
 
 def wording_for_groups(session: Session, notice: Notice, group_names: list[str]) -> str | None:

@@ -135,3 +135,30 @@ def test_csv_cells_cannot_become_formulas(client, auth, session):
     month = outage.starts_at.astimezone(STOCKHOLM).strftime("%Y-%m")
     body = client.get(f"/activities/calendar.csv?month={month}").get_data(as_text=True)
     assert "'=HYPERLINK(1)" in body
+
+
+def test_calendar_and_start_page_cost_the_same_for_few_or_many_notices(app, client, auth, session):
+    from tests.activities.helpers import complete_activity
+    from tests.activities.test_views import _queries_for
+
+    small_plan(session)
+    g = groups(session)
+    auth.login(Role.viewer)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            notice = make_notice(
+                session,
+                NoticeKind.release,
+                title=f"Release {i}",
+                release_date=datetime(2027, 3, 1 + i % 28).date(),
+            )
+            complete_activity(session, notice, g)
+        session.commit()
+
+    add(3)
+    calendar_few = _queries_for(app, client, f"/activities/calendar?month={MONTH}")
+    start_few = _queries_for(app, client, "/")
+    add(25)
+    assert _queries_for(app, client, f"/activities/calendar?month={MONTH}") == calendar_few
+    assert _queries_for(app, client, "/") == start_few
