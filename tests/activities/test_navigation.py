@@ -33,3 +33,18 @@ def test_viewer_gets_no_account_administration(client, auth):
     groups = _groups(client.get("/").get_data(as_text=True))
     assert "Konton" not in groups["Administration"] and "Historik" not in groups["Administration"]
     assert "Start" in groups["Dagligt arbete"]
+
+
+def test_activity_pages_are_available_in_english(client, auth, runner):
+    assert runner.invoke(args=["commsplan", "demo"]).exit_code == 0
+    auth.login(Role.admin)
+    client.post("/language/en", data={"next": "/"})
+    start = client.get("/").get_data(as_text=True)
+    assert "What needs attention" in start and "Daily work" in start
+    assert "Activities" in client.get("/activities/").get_data(as_text=True)
+    detail = client.get("/activities/1").get_data(as_text=True)
+    assert "The checklist is not complete" in detail
+    assert "Communication calendar" in client.get("/activities/calendar").get_data(as_text=True)
+    assert "Coverage" in client.get("/activities/coverage").get_data(as_text=True)
+    assert "Publishing gate" in client.get("/activities/templates").get_data(as_text=True)
+    assert "Search the history" in client.get("/admin/history/").get_data(as_text=True)
