@@ -8,11 +8,12 @@ request. Rows are inserted on the flush's own connection: same transaction as th
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from commsplan.audit.models import AuditEntry
@@ -27,8 +28,6 @@ IGNORED_TABLES = frozenset(
         "notice_schedule_event",
         "feed_cache",
         "activity_setting",
-        "activity_answer",
-        "activity_group",
         "notice_audience_edit",
     }
 )
@@ -130,80 +129,169 @@ def _changes(obj: Any, unloaded: dict[str, Any]) -> dict[str, list[str]]:
     return changes
 
 
-def _action_for_new(obj: Any) -> tuple[str, str, int | None, str] | None:
-    """A notice's timeline entry is the notice being published or sent, not a new object."""
-    table = obj.__table__.name
-    if table == "notice_update":
-        if _text(getattr(obj, "kind", "")) == "published":
-            return "skip", "", None, ""  # recorded as the notice's status change
-        return "sent", "notice", obj.notice_id, _label(obj.notice) if obj.notice is not None else ""
-    return None
+# Rows that belong to a parent: their changes are the parent's changes.
+# table -> (parent table, foreign key attribute, how the row is named in the parent's entry)
+CHILDREN: dict[str, tuple[str, str, Callable[[Any], str]]] = {
+    "activity_group": ("activity", "activity_id", lambda row: row.group.name if row.group else ""),
+    "activity_answer": ("activity", "activity_id", lambda row: row.question_text[:80]),
+}
+CHILD_IGNORED_COLUMNS = frozenset({"id", "position", "answered_at", "question_version", "question_text"})
 
 
-def _after_flush(session: Session, flush_context: Any) -> None:
-    rows: list[dict[str, Any]] = []
-    unloaded = session.info.pop("audit_old", {})
-    actor_id, actor_name = _actor()
-    now = utcnow()
+def _collection_changes(obj: Any) -> dict[str, list[str]]:
+    """Many-to-many links (a notice's services, an activity's notices) as before/after names."""
+    state = inspect(obj)
+    changes = {}
+    for relationship in state.mapper.relationships:
+        if relationship.secondary is None:
+            continue
+        history = state.attrs[relationship.key].history
+        if not (history.added or history.deleted):
+            continue
+        kept = list(history.unchanged)
+        before = [_label(o) or str(getattr(o, "id", "")) for o in kept + list(history.deleted)]
+        after = [_label(o) or str(getattr(o, "id", "")) for o in kept + list(history.added)]
+        changes[relationship.key] = [", ".join(before), ", ".join(after)]
+    return changes
+
+
+def _table(obj: Any) -> str | None:
+    return getattr(getattr(obj, "__table__", None), "name", None)
+
+
+class _Entries:
+    """One entry per object and flush: later changes to the same object are merged in."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int | None], dict[str, Any]] = {}
 
     def add(
-        action: str, table: str, object_id: int | None, label: str, changes: dict[str, list[str]]
+        self, action: str, table: str, object_id: int | None, label: str, changes: dict[str, list[str]]
     ) -> None:
-        rows.append(
-            {
-                "at": now,
-                "actor_id": actor_id,
-                "actor_name": actor_name,
+        key = (table, object_id)
+        row = self.rows.get(key)
+        if row is None:
+            self.rows[key] = {
                 "action": action,
                 "object_type": table,
                 "object_id": object_id,
                 "object_label": label,
-                "changes": changes,
+                "changes": dict(changes),
             }
-        )
+            return
+        if row["action"] == "created" or row["action"] == "deleted":
+            return  # creating (or deleting) the object covers what happened to its parts
+        row["changes"].update(changes)
+        if action != "changed":
+            row["action"] = action  # published / sent / deleted say more than "changed"
+        row["object_label"] = row["object_label"] or label
 
+
+def _derived(obj: Any) -> bool:
+    """An answer that only restates the activity's own fields (its groups, purpose …)."""
+    question = getattr(obj, "question", None)
+    kind = getattr(getattr(question, "answer_kind", None), "value", None)
+    return _table(obj) == "activity_answer" and kind not in (None, "text", "confirm")
+
+
+def _child(entries: _Entries, obj: Any, table: str, kind: str, unloaded: dict[str, Any]) -> None:
+    if _derived(obj):
+        return
+    parent_table, foreign_key, name_of = CHILDREN[table]
+    parent_id = getattr(obj, foreign_key, None)
+    parent = getattr(obj, parent_table, None)
+    label = _label(parent) if parent is not None else ""
+    prefix = name_of(obj)
+    if kind == "new":
+        summary = _text(getattr(obj, "core_message", None) or getattr(obj, "text", ""))
+        changes = {prefix: ["", summary]}
+    elif kind == "deleted":
+        summary = _text(getattr(obj, "core_message", None) or getattr(obj, "text", ""))
+        changes = {prefix: [summary, ""]}
+    else:
+        changes = {
+            f"{prefix}: {key}": pair
+            for key, pair in (_changes(obj, unloaded) | _collection_changes(obj)).items()
+            if key not in CHILD_IGNORED_COLUMNS and not key.endswith("_id")
+        }
+    if changes:
+        entries.add("changed", parent_table, parent_id, label, changes)
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    unloaded = session.info.pop("audit_old", {})
+    entries = _Entries()
     for obj in session.new:
-        table = getattr(getattr(obj, "__table__", None), "name", None)
+        table = _table(obj)
         if table is None or table in IGNORED_TABLES:
             continue
-        special = _action_for_new(obj)
-        if special is not None:
-            action, object_type, object_id, label = special
-            if action != "skip":
-                add(action, object_type, object_id, label, {})
-            continue
-        add("created", table, getattr(obj, "id", None), _label(obj), {})
+        if table in CHILDREN:
+            _child(entries, obj, table, "new", {})
+        elif table == "notice_update":
+            # The notice's timeline: publishing is recorded as its status change below;
+            # every other update went out by mail.
+            if _text(obj.kind) != "published":
+                entries.add("sent", "notice", obj.notice_id, _label(obj.notice) if obj.notice else "", {})
+        else:
+            entries.add("created", table, getattr(obj, "id", None), _label(obj), {})
     for obj in session.dirty:
-        table = getattr(getattr(obj, "__table__", None), "name", None)
+        table = _table(obj)
         if table is None or table in IGNORED_TABLES or table == "notice_update":
             continue
-        if not session.is_modified(obj, include_collections=False):
+        if not session.is_modified(obj):
             continue
-        changes = _changes(obj, unloaded.get(id(obj), {}))
+        if table in CHILDREN:
+            _child(entries, obj, table, "dirty", unloaded.get(id(obj), {}))
+            continue
+        changes = _changes(obj, unloaded.get(id(obj), {})) | _collection_changes(obj)
         if not changes:
             continue
-        # Publishing or sending an update changes the notice too (start, state): one entry.
-        event = next(
-            (
-                r
-                for r in rows
-                if r["object_type"] == table and r["object_id"] == obj.id and r["action"] != "created"
-            ),
-            None,
-        )
-        if event is not None:
-            event["changes"] = changes
-        elif table == "notice" and changes.get("status", ["", ""])[1] == "published":
-            add("published", table, obj.id, _label(obj), changes)
-        else:
-            add("changed", table, getattr(obj, "id", None), _label(obj), changes)
+        published = table == "notice" and changes.get("status", ["", ""])[1] == "published"
+        entries.add("published" if published else "changed", table, obj.id, _label(obj), changes)
     for obj in session.deleted:
-        table = getattr(getattr(obj, "__table__", None), "name", None)
+        table = _table(obj)
         if table is None or table in IGNORED_TABLES or table == "notice_update":
             continue
-        add("deleted", table, getattr(obj, "id", None), _label(obj), {})
-    if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+        if table in CHILDREN:
+            _child(entries, obj, table, "deleted", {})
+            continue
+        entries.add("deleted", table, getattr(obj, "id", None), _label(obj), {})
+    if not entries.rows:
+        return
+    actor_id, actor_name = _actor()
+    now = utcnow()
+    # A request often flushes several times (the activity, then its answers): entries for
+    # the same object within one transaction are merged into the row written first.
+    written: dict[tuple[str, int | None], dict[str, Any]] = session.info.setdefault("audit_tx", {})
+    connection = session.connection()
+    for key, row in entries.rows.items():
+        earlier = written.get(key)
+        if earlier is not None and earlier["action"] == "created" and row["action"] == "changed":
+            continue  # still being created: the creation entry covers it
+        if earlier is not None and "created" not in (earlier["action"], row["action"]):
+            earlier["changes"] = earlier["changes"] | row["changes"]
+            if row["action"] != "changed":
+                earlier["action"] = row["action"]
+            connection.execute(
+                update(AuditEntry)
+                .where(AuditEntry.id == earlier["id"])
+                .values(
+                    action=earlier["action"], changes=earlier["changes"], object_label=row["object_label"]
+                )
+            )
+            continue
+        values = row | {"at": now, "actor_id": actor_id, "actor_name": actor_name}
+        result = connection.execute(insert(AuditEntry).values(values))
+        written[key] = {
+            "id": result.inserted_primary_key[0],
+            "action": row["action"],
+            "changes": row["changes"],
+        }
+
+
+def _forget(session: Session, *args: Any) -> None:
+    session.info.pop("audit_tx", None)
+    session.info.pop("audit_old", None)
 
 
 def install() -> None:
@@ -211,3 +299,5 @@ def install() -> None:
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_commit", _forget)
+        event.listen(Session, "after_rollback", _forget)

@@ -6,13 +6,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from commsplan.activities import services as activity_services
 from commsplan.api import services as token_services
 from commsplan.audit import services as audit
 from commsplan.audit.models import AuditEntry
 from commsplan.auth.models import Role
+from commsplan.notices.models import NoticeKind
 from commsplan.timeutil import utcnow
 from tests import factories
-from tests.notices.helpers import small_plan
+from tests.activities.helpers import complete_activity
+from tests.notices.helpers import make_notice, small_plan
 
 
 def _entries(session, object_type: str) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
@@ -92,3 +95,26 @@ def test_history_is_kept_for_the_configured_period(session, app):
     assert audit.purge(session, utcnow(), app.config["AUDIT_RETENTION_DAYS"]) == 1
     kept = list(session.scalars(select(AuditEntry)))
     assert len(kept) == 1 and kept[0].object_id != contact.id
+
+
+def test_changes_to_an_activitys_groups_and_a_notices_links_are_the_objects_changes(session):
+    plan = small_plan(session)
+    notice = make_notice(session, NoticeKind.release, service_ids=[plan.journalen.id])
+    activity = complete_activity(session, notice)
+    session.commit()
+    data = activity_services.data_from_activity(activity)
+    data.groups[0].core_message = "Ny text till personalen"
+    activity_services.update_activity(session, activity, data)
+    notice.services = [plan.journalen, plan.tidbok]
+    session.commit()
+    changed = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "changed").order_by(AuditEntry.id)
+    ).all()
+    by_type = {e.object_type: e for e in changed}
+    assert by_type["activity"].object_id == activity.id
+    assert by_type["activity"].changes["Vårdgivare – medarbetare: core_message"] == [
+        "Ny knapp för ombokning i vyn.",
+        "Ny text till personalen",
+    ]
+    assert by_type["notice"].changes["services"] == ["Journalen", "Journalen, Webbtidbok"]
+    assert len([e for e in changed if e.object_type == "activity"]) == 1
