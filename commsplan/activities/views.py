@@ -490,10 +490,10 @@ def calendar_csv():
 
 
 def _period() -> tuple[date, date]:
-    """[from, to] in Swedish dates from the query string; default: this month so far."""
+    """[from, to] in Swedish dates from the query string; default: the last 30 days."""
     today = utcnow().astimezone(STOCKHOLM).date()
     try:
-        first = date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
+        first = date.fromisoformat(request.args.get("from") or (today - timedelta(days=29)).isoformat())
         last = date.fromisoformat(request.args.get("to") or today.isoformat())
     except ValueError:
         abort(400, _("Ange datum som ÅÅÅÅ-MM-DD."))
