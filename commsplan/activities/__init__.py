@@ -41,4 +41,6 @@ def init_app(app: Flask) -> None:
         return services.activities_for_notice(db.session, notice)
 
     app.jinja_env.globals["public_wording"] = public_wording
+    app.jinja_env.globals["template_name"] = services.template_name
+    app.jinja_env.globals["template_description"] = services.template_description
     app.jinja_env.globals["notice_activities"] = notice_activities

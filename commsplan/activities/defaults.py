@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from commsplan.activities.models import AnswerKind
 
+
+def N_(text: str) -> str:
+    """Marks a shipped template's name and description for the catalogue (pybabel's N_
+    keyword) while storing the Swedish text; ``template_name`` shows it translated."""
+    return text
+
+
 ACTIVITY_TEMPLATE_KEY = "activity"
 EDITORIAL_TEMPLATE_KEY = "editorial"
 
@@ -62,16 +69,18 @@ EDITORIAL_QUESTIONS: list[tuple[str, AnswerKind]] = [
 TEMPLATES: list[tuple[str, str, str, list[tuple[str, AnswerKind]]]] = [
     (
         ACTIVITY_TEMPLATE_KEY,
-        "Att tänka på vid olika aktivitetsinsatser",
-        "Kommunikationsplanens frågeställningar för varje aktivitet.",
+        N_("Att tänka på vid olika aktivitetsinsatser"),
+        N_("Kommunikationsplanens frågeställningar för varje aktivitet."),
         ACTIVITY_QUESTIONS,
     ),
     (
         EDITORIAL_TEMPLATE_KEY,
-        "Redaktionell bedömning av nytt regionalt innehåll",
-        "Region Stockholms bedömningspunkter och avgränsningar för 1177.se. "
-        "Avgränsningarna bekräftas: uppdraget för 1177 är att beskriva vården utifrån "
-        "evidens och beprövad erfarenhet. Det innebär att vi …",
+        N_("Redaktionell bedömning av nytt regionalt innehåll"),
+        N_(
+            "Region Stockholms bedömningspunkter och avgränsningar för 1177.se. "
+            "Avgränsningarna bekräftas: uppdraget för 1177 är att beskriva vården utifrån "
+            "evidens och beprövad erfarenhet. Det innebär att vi …"
+        ),
         EDITORIAL_QUESTIONS,
     ),
 ]

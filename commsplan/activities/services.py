@@ -67,6 +67,21 @@ def ensure_default_templates(session: Session) -> int:
     return added
 
 
+def _shipped(template: ChecklistTemplate) -> tuple[str, str] | None:
+    return next(((name, text) for key, name, text, _q in TEMPLATES if key == template.key), None)
+
+
+def template_name(template: ChecklistTemplate) -> str:
+    """A shipped template's name in the reader's language, unless an admin renamed it."""
+    shipped = _shipped(template)
+    return _(template.name) if shipped and shipped[0] == template.name else template.name
+
+
+def template_description(template: ChecklistTemplate) -> str:
+    shipped = _shipped(template)
+    return _(template.description) if shipped and shipped[1] == template.description else template.description
+
+
 def list_templates(session: Session) -> list[ChecklistTemplate]:
     return list(
         session.scalars(

@@ -15,6 +15,7 @@ from commsplan.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/history")
 
+# In a sentence: "Kim ändrade (title)".
 ACTION_LABELS = {
     "created": _l("skapade"),
     "changed": _l("ändrade"),
@@ -23,10 +24,61 @@ ACTION_LABELS = {
     "sent": _l("skickade"),
 }
 
+# On their own (filter, table column): never the stored code.
+EVENT_LABELS = {
+    "created": _l("Skapat"),
+    "changed": _l("Ändrat"),
+    "deleted": _l("Borttaget"),
+    "published": _l("Publicerat"),
+    "sent": _l("Skickat"),
+}
+
+# What the coordinator calls the objects the history names (the stored table names).
+OBJECT_LABELS = {
+    "activity": _l("Aktivitet"),
+    "notice": _l("Meddelande"),
+    "checklist_template": _l("Checklista"),
+    "template_question": _l("Checklistfråga"),
+    "contact": _l("Kontakt"),
+    "stakeholder_group": _l("Intressentgrupp"),
+    "information_need": _l("Informationsbehov"),
+    "unit": _l("Enhet"),
+    "recipient": _l("Mottagare av information"),
+    "channel": _l("Kanal"),
+    "service": _l("E-tjänst"),
+    "system": _l("System"),
+    "responsibility": _l("Rad i ansvarstabellen"),
+    "dependency": _l("Beroende"),
+    "collaboration": _l("Samverkansform"),
+    "plan": _l("Planen"),
+    "goal": _l("Kommunikationsmål"),
+    "guideline": _l("Riktlinje"),
+    "checklist_question": _l("Planens checklistfråga"),
+    "meeting_series": _l("Mötesserie"),
+    "occurrence": _l("Mötestillfälle"),
+    "agenda_item": _l("Punkt på dagordningen"),
+    "registration": _l("Anmälan"),
+    "user_account": _l("Konto"),
+    "api_token": _l("API-token"),
+    "feed_token": _l("Kalenderlänk"),
+    "invitation": _l("Inbjudan"),
+    "subscription": _l("Prenumeration"),
+    "unsubscribe": _l("Avregistrering"),
+}
+
+
+def object_label(object_type: str) -> str:
+    label = OBJECT_LABELS.get(object_type)
+    return str(label) if label is not None else _("Annat (%(name)s)", name=object_type)
+
 
 @bp.app_context_processor
 def audit_labels() -> dict[str, object]:
-    return {"AUDIT_ACTION_LABELS": ACTION_LABELS}
+    return {
+        "AUDIT_ACTION_LABELS": ACTION_LABELS,
+        "AUDIT_EVENT_LABELS": EVENT_LABELS,
+        "audit_object_label": object_label,
+    }
 
 
 def history_for(obj: Any) -> list[Any]:
