@@ -43,6 +43,7 @@ def index():
         "index.html",
         attention=items,
         plan=plan_services.current_plan(db.session),
+        overview=plan_services.overview(db.session),
         interval=int(current_app.config["OUTAGE_UPDATE_MINUTES"]),
         now=now,
     )

@@ -14,6 +14,7 @@ from commsplan.meetings.models import MeetingSeries, Occurrence, Registration
 from commsplan.notices import services as notice_services
 from commsplan.notices.models import NoticeKind, NoticeUpdate
 from commsplan.timeutil import utcnow
+from tests import factories
 from tests.activities.helpers import complete_activity
 from tests.notices.helpers import make_notice, small_plan
 
@@ -82,3 +83,14 @@ def test_empty_start_page_says_nothing_is_waiting(client, auth):
     auth.login(Role.viewer)
     html = client.get("/").get_data(as_text=True)
     assert "Inga pågående driftstörningar." in html and "Inga kommande möten." in html
+
+
+def test_start_page_still_counts_the_plan(client, auth, session):
+    factories.make_contact(session, email="en@example.org")
+    session.commit()
+    auth.login(Role.viewer)
+    assert "<strong>1</strong> kontakt</a>" in client.get("/").get_data(as_text=True)
+    factories.make_contact(session, email="tva@example.org")
+    session.commit()
+    client.post("/language/en", data={"next": "/"})
+    assert "<strong>2</strong> contacts</a>" in client.get("/").get_data(as_text=True)
