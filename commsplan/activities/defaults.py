@@ -24,7 +24,7 @@ ACTIVITY_QUESTIONS: list[tuple[str, AnswerKind]] = [
     ("Vilka målgrupper är direkt/indirekt berörda?", AnswerKind.target_groups),
     ("Vad är syftet med informationen?", AnswerKind.purpose),
     ("Vad ska informeras om för respektive målgrupp? Vad är kärnan?", AnswerKind.core_messages),
-    ("Genom vilka informationskanaler når vi bäst respektive målgrupp?", AnswerKind.channels),
+    ("Genom vilka informationskanaler når vi bäst respektive målgrupp?", AnswerKind.group_channels),
     ("När ska informationen ges?", AnswerKind.timing),
     ("Vem ansvarar?", AnswerKind.responsible),
 ]

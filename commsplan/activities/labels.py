@@ -30,7 +30,7 @@ ANSWER_KIND_LABELS: dict[AnswerKind, LazyString] = {
     AnswerKind.target_groups: _l("Målgrupper"),
     AnswerKind.purpose: _l("Syfte"),
     AnswerKind.core_messages: _l("Kärnbudskap per målgrupp"),
-    AnswerKind.channels: _l("Kanaler per målgrupp"),
+    AnswerKind.group_channels: _l("Kanaler per målgrupp"),
     AnswerKind.timing: _l("Tidpunkt"),
     AnswerKind.responsible: _l("Ansvarig"),
     AnswerKind.text: _l("Fritext"),

@@ -35,7 +35,7 @@ class AnswerKind(enum.Enum):
     target_groups = "target_groups"  # groups directly / indirectly affected
     purpose = "purpose"
     core_messages = "core_messages"  # one wording per target group
-    channels = "channels"  # channels per target group
+    group_channels = "group_channels"  # channels per target group
     timing = "timing"  # a time, or working days before the notice's date
     responsible = "responsible"  # a user or a contact
     text = "text"  # free text

@@ -255,7 +255,7 @@ def _summary(
         return "\n".join(
             f"{g.group.name}: {g.core_message}" for g in activity.groups if g.core_message
         ), False
-    if kind is AnswerKind.channels:
+    if kind is AnswerKind.group_channels:
         return "; ".join(
             f"{g.group.name}: {', '.join(c.name for c in g.channels)}" for g in activity.groups if g.channels
         ), False
@@ -372,7 +372,7 @@ def _missing_for(activity: Activity, question: TemplateQuestion) -> list[str]:
             for g in activity.groups
             if not g.core_message
         ]
-    elif kind is AnswerKind.channels:
+    elif kind is AnswerKind.group_channels:
         if not activity.groups:
             return [text]
         return [

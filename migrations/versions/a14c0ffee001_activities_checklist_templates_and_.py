@@ -77,7 +77,7 @@ def upgrade():
                 "target_groups",
                 "purpose",
                 "core_messages",
-                "channels",
+                "group_channels",
                 "timing",
                 "responsible",
                 "text",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import re
+from html.parser import HTMLParser
 
 from commsplan.auth.models import Role
 
@@ -48,3 +50,42 @@ def test_activity_pages_are_available_in_english(client, auth, runner):
     assert "Coverage" in client.get("/activities/coverage").get_data(as_text=True)
     assert "Publishing gate" in client.get("/activities/templates").get_data(as_text=True)
     assert "Search the history" in client.get("/admin/history/").get_data(as_text=True)
+
+
+class _Texts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if text:
+            self.texts.append(text)
+
+
+def _enum_values(base: type[enum.Enum] = enum.Enum) -> set[str]:
+    values = set()
+    for sub in base.__subclasses__():
+        if sub.__module__.startswith("commsplan"):
+            values |= {str(member.value) for member in sub}
+        values |= _enum_values(sub)
+    return values
+
+
+def test_new_pages_show_no_stored_codes_in_either_language(client, auth, runner):
+    assert runner.invoke(args=["commsplan", "demo"]).exit_code == 0
+    auth.login(Role.admin)
+    codes = _enum_values()
+    urls = ["/", "/activities/", "/activities/1", "/activities/1/edit", "/activities/templates"]
+    urls += [
+        "/activities/calendar",
+        "/activities/calendar?view=list",
+        "/activities/coverage",
+        "/admin/history/",
+    ]
+    for language in ("sv", "en"):
+        client.post(f"/language/{language}", data={"next": "/"})
+        for url in urls:
+            parser = _Texts()
+            parser.feed(client.get(url).get_data(as_text=True))
+            assert [t for t in parser.texts if t in codes] == [], (language, url)
