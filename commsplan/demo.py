@@ -8,6 +8,8 @@ import click
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from commsplan.activities.demo import load_activities_demo
+from commsplan.activities.services import ensure_default_templates
 from commsplan.audience.demo import load_audience_demo
 from commsplan.cli import commsplan_cli
 from commsplan.extensions import db
@@ -57,12 +59,22 @@ def demo_command() -> None:
     if rules:
         report.added["AudienceRule"] += rules
     meetings = load_meetings_demo(db.session, local(utcnow()).date())
+    templates = ensure_default_templates(db.session)
+    activities = load_activities_demo(db.session)
     db.session.commit()
-    if report.total == 0 and meetings.created_series == 0:
+    if report.total == 0 and meetings.created_series == 0 and templates == 0 and activities == 0:
         click.echo(_("Demodata fanns redan; inget ändrades."))
         return
     if report.total:
         click.echo(_("Demodata inläst: %(summary)s.", summary=describe_added(report.added)))
+    if templates:
+        click.echo(
+            ngettext("Checklistor inlästa: %(num)d mall.", "Checklistor inlästa: %(num)d mallar.", templates)
+        )
+    if activities:
+        click.echo(
+            ngettext("Exempelaktivitet inläst: %(num)d.", "Exempelaktiviteter inlästa: %(num)d.", activities)
+        )
     if meetings.created_series:
         click.echo(
             _(

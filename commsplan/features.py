@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 from commsplan import (
+    activities,
     api,
     audience,
+    audit,
     auth,
     delivery,
     digests,
@@ -18,7 +20,21 @@ from commsplan import (
     subscriptions,
 )
 
-FEATURES = (auth, plan, delivery, subscriptions, audience, notices, digests, api, meetings, feeds, pages)
+FEATURES = (
+    audit,
+    auth,
+    plan,
+    delivery,
+    subscriptions,
+    audience,
+    notices,
+    digests,
+    api,
+    meetings,
+    feeds,
+    pages,
+    activities,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -20,21 +20,33 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import text
 
+from commsplan.activities import dashboard
 from commsplan.auth.guard import public
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm, error_messages
+from commsplan.plan import services as plan_services
 from commsplan.redirects import local_path
+from commsplan.timeutil import utcnow
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
 def index():
-    from commsplan.plan import services as plan_services
-
-    overview = plan_services.overview(db.session)
-    return render_template("index.html", overview=overview)
+    """The coordinator's start page: what needs attention now."""
+    now = utcnow()
+    items = dashboard.attention(
+        db.session, now, update_interval_minutes=int(current_app.config["OUTAGE_UPDATE_MINUTES"])
+    )
+    return render_template(
+        "index.html",
+        attention=items,
+        plan=plan_services.current_plan(db.session),
+        overview=plan_services.overview(db.session),
+        interval=int(current_app.config["OUTAGE_UPDATE_MINUTES"]),
+        now=now,
+    )
 
 
 @bp.post("/language/<code>")
@@ -54,45 +66,95 @@ def health():
     return {"status": "ok"}
 
 
-# (endpoint, label, endpoint prefix that marks the entry as current, least role)
-# Primary navigation: the daily work. (endpoint, label, prefix marking it current, least role)
-MENU: list[tuple[str, LazyString, str, Role]] = [
-    ("notices.notice_list", _l("Meddelanden"), "notices.", Role.viewer),
-    ("meetings.series_list", _l("Möten"), "meetings.", Role.viewer),
-    ("plan.document", _l("Planen"), "plan.document", Role.viewer),
-    ("plan.contact_list", _l("Kontakter"), "plan.contact", Role.viewer),
-    ("plan.stakeholder_list", _l("Intressenter"), "plan.stakeholder", Role.viewer),
-    ("plan.recipient_list", _l("Mottagare"), "plan.recipient", Role.viewer),
-    ("audience.matrix", _l("Vem får vad"), "audience.matrix", Role.viewer),
-    ("plan.channel_list", _l("Kanaler"), "plan.channel", Role.viewer),
-    ("plan.service_list", _l("E-tjänster"), "plan.service", Role.viewer),
-    ("plan.system_list", _l("System"), "plan.system", Role.viewer),
-    ("plan.unit_list", _l("Enheter"), "plan.unit", Role.viewer),
+# Navigation grouped by task, so a new coordinator finds things without a manual. Each
+# entry: (endpoint, label, endpoint prefixes that mark it as current, least role). An
+# entry whose endpoint does not exist (a feature not installed) is left out.
+MenuEntry = tuple[str, LazyString, tuple[str, ...], Role]
+
+MENU_GROUPS: list[tuple[str, LazyString, list[MenuEntry]]] = [
+    (
+        "daily",
+        _l("Dagligt arbete"),
+        [
+            ("web.index", _l("Start"), ("web.index",), Role.viewer),
+            ("notices.notice_list", _l("Meddelanden"), ("notices.",), Role.viewer),
+            (
+                "activities.activity_list",
+                _l("Aktiviteter"),
+                ("activities.activity", "activities.create", "activities.edit", "activities.change_status"),
+                Role.viewer,
+            ),
+            ("activities.calendar_page", _l("Kalender"), ("activities.calendar",), Role.viewer),
+            ("meetings.series_list", _l("Möten"), ("meetings.",), Role.viewer),
+        ],
+    ),
+    (
+        "plan",
+        _l("Planen"),
+        [
+            ("plan.document", _l("Planen"), ("plan.document",), Role.viewer),
+            ("plan.contact_list", _l("Kontakter"), ("plan.contact",), Role.viewer),
+            ("plan.stakeholder_list", _l("Intressenter"), ("plan.stakeholder",), Role.viewer),
+            ("plan.recipient_list", _l("Mottagare"), ("plan.recipient",), Role.viewer),
+            ("audience.matrix", _l("Vem får vad"), ("audience.matrix",), Role.viewer),
+            ("plan.channel_list", _l("Kanaler"), ("plan.channel",), Role.viewer),
+            ("plan.service_list", _l("E-tjänster"), ("plan.service",), Role.viewer),
+            ("plan.system_list", _l("System"), ("plan.system",), Role.viewer),
+            ("plan.unit_list", _l("Enheter"), ("plan.unit",), Role.viewer),
+        ],
+    ),
+    (
+        "follow_up",
+        _l("Uppföljning"),
+        [
+            ("activities.coverage_page", _l("Täckning"), ("activities.coverage",), Role.viewer),
+            ("delivery.overview", _l("Utskick"), ("delivery.",), Role.viewer),
+            ("audience.problems", _l("Adresser med problem"), ("audience.problems",), Role.viewer),
+            ("subscriptions.subscription_list", _l("Prenumerationer"), ("subscriptions.",), Role.viewer),
+            ("status.status_page", _l("Driftstatus"), ("status.",), Role.viewer),
+        ],
+    ),
+    (
+        "admin",
+        _l("Administration"),
+        [
+            ("auth.users", _l("Konton"), ("auth.",), Role.admin),
+            ("tokens.token_list", _l("API-tokens"), ("tokens.",), Role.viewer),
+            (
+                "activities.template_list",
+                _l("Checklistor"),
+                ("activities.template", "activities.add_question", "activities.edit_question"),
+                Role.viewer,
+            ),
+            ("feeds.subscriptions", _l("Kalenderlänkar"), ("feeds.",), Role.viewer),
+            ("audit.history", _l("Historik"), ("audit.",), Role.admin),
+        ],
+    ),
 ]
 
-# Secondary navigation beside the account: follow-up, subscriptions and administration.
-TOOLS_MENU: list[tuple[str, LazyString, str, Role]] = [
-    ("delivery.overview", _l("Utskick"), "delivery.", Role.viewer),
-    ("audience.problems", _l("Adresser med problem"), "audience.problems", Role.viewer),
-    ("subscriptions.subscription_list", _l("Prenumerationer"), "subscriptions.", Role.viewer),
-    ("feeds.subscriptions", _l("Kalendrar"), "feeds.", Role.viewer),
-    ("status.status_page", _l("Driftstatus"), "status.", Role.viewer),
-    ("tokens.token_list", _l("API-tokens"), "tokens.", Role.viewer),
-    ("auth.users", _l("Konton"), "auth.", Role.admin),
-]
+# The header's two rows: the daily work and the plan first, follow-up and administration
+# beside the account.
+MENU_ROWS = {"main": ("daily", "plan"), "tools": ("follow_up", "admin")}
 
 ROLE_LABELS = {Role.viewer: _l("läsare"), Role.coordinator: _l("samordnare"), Role.admin: _l("administratör")}
 
 
-def main_menu(menu: str = "main") -> list[tuple[str, str, bool]]:
-    """Menu entries the current user may open, with whether each is the current page."""
+def menu_groups(row: str = "main") -> list[tuple[str, str, list[tuple[str, str, bool]]]]:
+    """The groups of one header row, each with the entries the current user may open and
+    whether each is the current page; empty groups are left out."""
     endpoint = request.endpoint or ""
-    entries = []
-    for target, label, prefix, role in MENU if menu == "main" else TOOLS_MENU:
-        if target not in current_app.view_functions or not current_user.has_role(role):
+    groups = []
+    for key, group_label, entries in MENU_GROUPS:
+        if key not in MENU_ROWS[row]:
             continue
-        entries.append((url_for(target), str(label), endpoint.startswith(prefix)))
-    return entries
+        links = [
+            (url_for(target), str(label), endpoint.startswith(prefixes))
+            for target, label, prefixes, role in entries
+            if target in current_app.view_functions and current_user.has_role(role)
+        ]
+        if links:
+            groups.append((key, str(group_label), links))
+    return groups
 
 
 def init_app(app: Flask) -> None:
@@ -105,6 +167,6 @@ def init_app(app: Flask) -> None:
             # Templates rendered outside a request (mail from the worker) have no session.
             "language_form": ConfirmForm() if has_request_context() else None,
             "current_language": get_locale().language if get_locale() else "sv",
-            "main_menu": main_menu,
+            "menu_groups": menu_groups,
             "role_label": lambda role: str(ROLE_LABELS[role]),
         }

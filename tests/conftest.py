@@ -114,7 +114,10 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 
 @pytest.fixture
 def app_config(
-    tmp_path: Path, smtp_server: tuple[Controller, Outbox], _sqlite_template: Path | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    smtp_server: tuple[Controller, Outbox],
+    _sqlite_template: Path | None,
 ) -> dict[str, Any]:
     controller = smtp_server[0]
     if _sqlite_template is not None:
@@ -130,6 +133,10 @@ def app_config(
         "MAIL_DEFAULT_SENDER": "commsplan <noreply@example.org>",
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Publishing tests not about the activity gate publish without preparing an
+        # activity. tests/activities and tests marked ``activity_gate`` (which prepare
+        # their notices with ``prepared_notice``) publish through the gate.
+        "ACTIVITY_GATE": request.node.get_closest_marker("activity_gate") is not None,
     }
 
 

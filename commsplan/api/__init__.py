@@ -34,6 +34,8 @@ def init_app(app: Flask) -> None:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "flask commsplan create-token EMAIL"},
     )
+    # Other features add their API blueprints to the same document (see activities.api).
+    app.extensions["commsplan_api"] = api
     csrf.exempt(views.bp)
     api.register_blueprint(views.bp)
     app.register_blueprint(views.tokens_bp)

@@ -33,6 +33,13 @@ def public(view: F) -> F:
     return view
 
 
+def bearer_token(view: F) -> F:
+    """Mark a view of an API blueprint outside ``api``: it authenticates with bearer tokens
+    itself, so no log-in redirect."""
+    view._commsplan_bearer = True  # type: ignore[attr-defined]
+    return view
+
+
 def role_required(role: Role | str) -> Callable[[F], F]:
     """Require at least ``role`` for every method of this view."""
     required = Role(role) if isinstance(role, str) else role
@@ -112,7 +119,7 @@ def enforce() -> object | None:
     if required is None:
         return None
     if not current_user.is_authenticated:
-        if request.blueprint == "api":
+        if request.blueprint == "api" or getattr(view, "_commsplan_bearer", False):
             return None  # the API authenticates with bearer tokens itself
         return login_manager.unauthorized()
     if not current_user.has_role(required):

@@ -33,6 +33,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from commsplan.activities.models import Activity, ActivityGroup, activity_group_channel
 from commsplan.audience.models import AudienceRule
 from commsplan.delivery.models import AddressBounce, OutboxItem
 from commsplan.digests.models import DigestRun
@@ -439,6 +440,45 @@ REFERENCES: list[Reference] = [
     ),
     *_notice_references(Service, notice_service, "service_id"),
 ]
+
+
+# --- activities (issue 14): an activity keeps its other groups, channels and answers
+def _activity_link(activity: Activity) -> Link:
+    return Link("activities.activity_detail", {"activity_id": activity.id})
+
+
+ACTIVITY_REFERENCES: list[Reference] = [
+    Reference(
+        StakeholderGroup,
+        ActivityGroup.group_id,
+        Activity,
+        Effect.unlinked,
+        _l("Aktiviteter som riktar sig till gruppen (gruppens kärnbudskap tas bort)"),
+        lambda a: a.title,
+        _activity_link,
+        via=ActivityGroup.activity_id,
+    ),
+    Reference(
+        Channel,
+        activity_group_channel.c.channel_id,
+        ActivityGroup,
+        Effect.unlinked,
+        _l("Aktiviteter som planerar kanalen för en målgrupp"),
+        lambda g: f"{g.activity.title} – {g.group.name}",
+        lambda g: _activity_link(g.activity),
+        via=activity_group_channel.c.activity_group_id,
+    ),
+    Reference(
+        Contact,
+        Activity.responsible_contact_id,
+        Activity,
+        Effect.detached,
+        _l("Aktiviteter där kontakten är ansvarig (ansvarig måste anges på nytt)"),
+        lambda a: a.title,
+        _activity_link,
+    ),
+]
+REFERENCES += ACTIVITY_REFERENCES
 
 
 def references_to(model: type) -> list[Reference]:

@@ -20,6 +20,7 @@ from commsplan.audience.services import ListEdit, NoticeScope, ResolvedRecipient
 from commsplan.auth.models import User
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.languages import DEFAULT_LANGUAGE, MAIL_LANGUAGES, contact_languages
+from commsplan.notices.checks import run_publish_checks
 from commsplan.notices.mail import build_message, one_line
 from commsplan.notices.models import (
     AudienceEdit,
@@ -189,6 +190,12 @@ def missing_for_publish(notice: Notice) -> dict[str, str]:
     return missing
 
 
+def publish_blockers(session: Session, notice: Notice) -> dict[str, str]:
+    """Everything that stops ``notice`` going out: its own fields, then the checks other
+    features registered (see ``notices.checks``)."""
+    return {**missing_for_publish(notice), **run_publish_checks(session, notice)}
+
+
 # --- recipients --------------------------------------------------------------------------
 
 
@@ -318,7 +325,7 @@ def publish(session: Session, notice: Notice, actor: User | None, now: datetime 
     now = now or utcnow()
     if not notice.is_draft:
         raise NoticeError(_("Meddelandet är redan publicerat."))
-    missing = missing_for_publish(notice)
+    missing = publish_blockers(session, notice)
     if missing:
         name, message = next(iter(missing.items()))
         raise NoticeError(message, name)

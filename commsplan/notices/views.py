@@ -207,7 +207,7 @@ def notice_detail(notice_id: int):
         "notices/detail.html",
         notice=notice,
         counts=counts,
-        missing=services.missing_for_publish(notice) if notice.is_draft else {},
+        missing=services.publish_blockers(db.session, notice) if notice.is_draft else {},
         reminder_at=services.reminder_at(notice, current_app.config)
         if notice.kind is NoticeKind.service_window
         else None,
@@ -281,7 +281,7 @@ def publish_notice(notice_id: int):
         return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     form = PublishForm()
     people = included(services.recipients(db.session, notice))
-    missing = services.missing_for_publish(notice)
+    missing = services.publish_blockers(db.session, notice)
     if form.validate_on_submit() and not missing:
         if form.expected.data is not None and form.expected.data != len(people):
             flash(

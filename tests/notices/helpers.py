@@ -13,6 +13,7 @@ from commsplan.notices.models import Notice, NoticeKind, Severity
 from commsplan.plan.models import Contact, Responsibility, Service, System, Unit, UnitKind
 from commsplan.timeutil import utcnow
 from tests import factories
+from tests.activities.helpers import complete_activity
 
 
 @dataclass
@@ -73,6 +74,15 @@ def notice_data(kind: NoticeKind = NoticeKind.outage, **overrides: Any) -> servi
 
 def make_notice(session: Session, kind: NoticeKind = NoticeKind.outage, **overrides: Any) -> Notice:
     return services.create_draft(session, notice_data(kind, **overrides), None)
+
+
+def prepared_notice(
+    session: Session, kind: NoticeKind = NoticeKind.service_window, **overrides: Any
+) -> Notice:
+    """A draft with a linked activity whose checklist is complete: it passes the gate."""
+    notice = make_notice(session, kind, **overrides)
+    complete_activity(session, notice)
+    return notice
 
 
 def at(text: str) -> datetime:

@@ -20,7 +20,7 @@ from commsplan.notices.models import (
 from commsplan.subscriptions import services as subscription_services
 from commsplan.timeutil import utcnow
 from tests import factories
-from tests.notices.helpers import make_notice, notice_data, small_plan
+from tests.notices.helpers import make_notice, notice_data, prepared_notice, small_plan
 
 
 def _addresses(session) -> list[str]:  # type: ignore[no-untyped-def]
@@ -191,9 +191,10 @@ def test_publish_failing_midway_leaves_nothing(session, monkeypatch):
     assert _count(session, NoticeUpdate) == 0
 
 
+@pytest.mark.activity_gate
 def test_cancel_sends_and_ends_notice(session):
     plan = small_plan(session)
-    notice = make_notice(session, NoticeKind.service_window, service_ids=[plan.journalen.id])
+    notice = prepared_notice(session, NoticeKind.service_window, service_ids=[plan.journalen.id])
     services.publish(session, notice, None)
     services.cancel(session, notice, None, "Uppgraderingen skjuts upp.")
     session.commit()

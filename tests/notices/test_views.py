@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from commsplan.auth.models import Role
@@ -9,7 +10,7 @@ from commsplan.delivery.models import OutboxItem
 from commsplan.notices import services
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
 from commsplan.timeutil import STOCKHOLM, utcnow
-from tests.notices.helpers import at, make_notice, small_plan
+from tests.notices.helpers import at, make_notice, prepared_notice, small_plan
 
 
 def _outbox_rows(session) -> int:  # type: ignore[no-untyped-def]
@@ -146,10 +147,11 @@ def test_published_notice_is_not_edited_but_updated(client, auth, session):
     assert "/delivery/notice/" in detail
 
 
+@pytest.mark.activity_gate
 def test_close_and_cancel_need_confirmation(client, auth, session):
     plan = small_plan(session)
     outage = make_notice(session, service_ids=[plan.journalen.id])
-    window = make_notice(session, NoticeKind.service_window, service_ids=[plan.journalen.id])
+    window = prepared_notice(session, NoticeKind.service_window, service_ids=[plan.journalen.id])
     services.publish(session, outage, None)
     services.publish(session, window, None)
     session.commit()
@@ -165,9 +167,10 @@ def test_close_and_cancel_need_confirmation(client, auth, session):
     assert session.get(Notice, window.id).status is NoticeStatus.cancelled
 
 
+@pytest.mark.activity_gate
 def test_reschedule_page(client, auth, session):
     plan = small_plan(session)
-    window = make_notice(session, NoticeKind.service_window, service_ids=[plan.journalen.id])
+    window = prepared_notice(session, NoticeKind.service_window, service_ids=[plan.journalen.id])
     services.publish(session, window, None)
     session.commit()
     auth.login(Role.coordinator)
