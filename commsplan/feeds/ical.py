@@ -131,7 +131,7 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(STOCKHOLM)
 
 
-def _address(person: Person, **params: str | bool) -> vCalAddress:
+def address(person: Person, **params: str | bool) -> vCalAddress:
     return vCalAddress.new(person.email, cn=person.name or None, **params)  # type: ignore[arg-type]
 
 
@@ -224,11 +224,11 @@ def occurrence_to_event(
         else fallback_organiser
     )
     if organiser is not None:
-        event.add("organizer", _address(organiser))
+        event.add("organizer", address(organiser))
     for person in attendees:
         event.add(
             "attendee",
-            _address(person, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=rsvp, cutype="INDIVIDUAL"),
+            address(person, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=rsvp, cutype="INDIVIDUAL"),
         )
     return event
 

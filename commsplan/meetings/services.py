@@ -422,21 +422,13 @@ def update_series(
     visible_before = {occ.id: _visible(occ) for occ in series.occurrences if occ.start >= now}
     before_shown = {name: getattr(series, name) for name in SHOWN_FIELDS}
     before_cadence = {name: getattr(series, name) for name in CADENCE_FIELDS}
-    before_people = (
-        {c.id for c in series.contacts},
-        {u.id for u in series.units},
-        {g.id for g in series.groups},
-    )
     _apply(series, data)
-    after_people = (
-        {c.id for c in series.contacts},
-        {u.id for u in series.units},
-        {g.id for g in series.groups},
-    )
     shown_changed = before_shown != {name: getattr(series, name) for name in SHOWN_FIELDS}
     cadence_changed = before_cadence != {name: getattr(series, name) for name in CADENCE_FIELDS}
     bumped: set[int] = set()
-    if shown_changed or cadence_changed or before_people != after_people:
+    # Who takes part is not in anyone's calendar event (each invitation names only its
+    # own attendee): a new or removed participant changes nothing for the others.
+    if shown_changed or cadence_changed:
         series.sequence += 1
         for occ in series.occurrences:
             if occ.start >= now:
