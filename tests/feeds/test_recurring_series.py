@@ -3,8 +3,12 @@ and expanding it back with recurring-ical-events gives exactly the occurrences s
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -55,6 +59,31 @@ def _expanded(body: bytes, start: datetime, end: datetime) -> list[tuple[datetim
     )
 
 
+JS = Path(__file__).parent.parent / "js"
+
+
+def _icaljs(body: bytes, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
+    """The same expansion by ICAL.js, Thunderbird's parser (tests/js, ``make test`` installs it)."""
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "ical.js").is_dir():
+        pytest.skip("ICAL.js needs node and `npm ci --prefix tests/js` (make test runs it)")
+    done = subprocess.run(
+        [node, str(JS / "expand.js"), start.isoformat(), end.isoformat()],
+        input=body,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return sorted(
+        (
+            datetime.fromisoformat(item["start"]).astimezone(UTC),
+            datetime.fromisoformat(item["end"]).astimezone(UTC),
+            item["location"],
+        )
+        for item in json.loads(done.stdout)
+    )
+
+
 def _stored(series: MeetingSeries, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
     return sorted(
         (occ.start, occ.end, occ.effective_location)
@@ -101,6 +130,22 @@ def test_the_series_feed_is_one_recurring_event_that_expands_to_the_stored_occur
     assert _expanded(body, start, end) == _stored(series, start, end)
     assert (moved.start, moved.end, "Rum 4") in _expanded(body, start, end)
     assert not [item for item in _expanded(body, start, end) if item[0] == cancelled.start]
+
+
+def test_ical_js_expands_the_feed_and_the_invitation_to_the_stored_occurrences(session, outbox, drain):
+    anna = factories.make_contact(session, name="Anna Andersson", email="anna@example.org")
+    series = _series(session, contacts=[anna])
+    _move_one_and_cancel_one(session, series)
+    invitations.send_invitations(session, series)
+    session.commit()
+    drain()
+    start = datetime.now(UTC) - timedelta(days=1)
+    end = datetime.combine(series.materialised_until, time(), tzinfo=UTC)
+    stored = _stored(series, start, end)
+    assert len(stored) > 15
+    assert _icaljs(services.build_series_feed(session, series), start, end) == stored
+    [invite] = outbox.to("anna@example.org")
+    assert _icaljs(_ics(invite), start, end) == stored
 
 
 def test_one_invitation_per_person_and_a_change_goes_only_to_whose_calendar_changes(session, outbox, drain):
