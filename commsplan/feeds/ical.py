@@ -15,6 +15,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -84,6 +85,12 @@ class NoticeLike(Protocol):
     release_date: date | None
     version: str
     updated_at: datetime
+
+
+def sender_person(sender: str) -> Person:
+    """The mail's From (``"Name <address>"``) as a calendar user."""
+    name, email = parseaddr(sender)
+    return Person(email, name)
 
 
 @cache

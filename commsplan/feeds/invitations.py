@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 
 from dateutil.relativedelta import relativedelta
 from flask import current_app, render_template
@@ -59,8 +58,7 @@ class InvitationPlan:
 
 
 def default_organiser() -> ical.Person:
-    name, email = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    return ical.Person(email, name)
+    return ical.sender_person(current_app.config["MAIL_DEFAULT_SENDER"])
 
 
 def _invitable(series: MeetingSeries, now: datetime) -> list[Occurrence]:

@@ -1,4 +1,9 @@
-"""Mail from meetings: the registration confirmation with the meeting as an .ics file.
+"""Mail from meetings: the registration confirmation and its updates as iMIP invitations.
+
+The confirmation carries the meeting as an iTIP REQUEST naming the person who signed up
+as attendee, so calendar programs add it as an invitation; a move is a REQUEST with the
+raised SEQUENCE and a cancellation a CANCEL of the same UID, so the event in their
+calendar follows (one mail per person: the attachment names its reader).
 
 Goes through the durable outbox (``delivery.enqueue``) in the same transaction as the
 registration, so a sign-up and its confirmation are stored together or not at all. Each
@@ -7,7 +12,7 @@ mail is in the language the person chose when signing up.
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from icalendar import Calendar
@@ -25,10 +30,19 @@ from commsplan.timeutil import STOCKHOLM, utcnow
 _TIME_PATTERNS = {"sv": "HH.mm", "en": "HH:mm"}
 
 
-def occurrence_ics(occurrence: Occurrence, url: str | None = None) -> Calendar:
-    """The occurrence as a VCALENDAR (METHOD:PUBLISH) for a mail attachment."""
-    event = ical.occurrence_to_event(occurrence, stamp=utcnow(), url=url)
-    return ical.calendar_of(occurrence.series.title, [event], ical.Method.publish)
+def occurrence_ics(occurrence: Occurrence, registration: Registration, url: str | None = None) -> Calendar:
+    """The occurrence as an iMIP REQUEST to the person signed up, or a CANCEL once it is
+    cancelled, for a mail attachment."""
+    cancelled = occurrence.is_cancelled
+    event = ical.occurrence_to_event(
+        occurrence,
+        stamp=utcnow(),
+        url=url,
+        attendees=[ical.Person(registration.email, registration.name)],
+        fallback_organiser=ical.sender_person(current_app.config["MAIL_DEFAULT_SENDER"]),
+    )
+    method = ical.Method.cancel if cancelled else ical.Method.request
+    return ical.calendar_of(occurrence.series.title, [event], method)
 
 
 def _time_pattern() -> str:
@@ -49,9 +63,9 @@ def short_when(occurrence: Occurrence) -> str:
     return f"{start:%Y-%m-%d} {format_time(start, _time_pattern())}"
 
 
-def _ics_attachment(occurrence: Occurrence, meeting_url: str) -> dict[str, str]:
-    """The meeting as a plain calendar file (METHOD:PUBLISH) for people who signed up."""
-    return ical.mail_attachment(occurrence_ics(occurrence, meeting_url), "mote.ics")
+def _ics_attachment(occurrence: Occurrence, registration: Registration, meeting_url: str) -> dict[str, str]:
+    """The meeting as an iMIP invitation (or cancellation) to one person who signed up."""
+    return ical.mail_attachment(occurrence_ics(occurrence, registration, meeting_url), "mote.ics")
 
 
 def queue_confirmation(
@@ -82,7 +96,7 @@ def queue_confirmation(
             text_body=render_template("email/meetings/registration_confirmation.txt", **context),
             html_body=render_template("email/meetings/registration_confirmation.html", **context),
             headers={},
-            attachments=[_ics_attachment(occurrence, meeting_url)],
+            attachments=[_ics_attachment(occurrence, registration, meeting_url)],
             source_type="occurrence",
             source_id=occurrence.id,
         )
@@ -96,9 +110,9 @@ def queue_registrant_update(
 ) -> int:
     """Tell everyone signed up that the meeting moved or was cancelled, with the new .ics.
 
-    One message per language, each rendered once. The attachment keeps the UID and
-    carries the raised SEQUENCE, so a calendar program that imported the confirmation
-    updates (or cancels) the same event.
+    One mail per person: the attachment is an iMIP REQUEST (or CANCEL) naming them as
+    attendee, with the confirmation's UID and the raised SEQUENCE, so their calendar
+    program updates (or removes) the event it added from the confirmation.
     """
     registrations = list(occurrence.registrations)
     if not registrations:
@@ -125,30 +139,32 @@ def queue_registrant_update(
                 if cancelled
                 else _("Ändrad tid: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])
             )
-            message = OutgoingMessage(
-                kind="registration_update",
-                subject=subject,
-                text_body=render_template("email/meetings/registration_update.txt", **context),
-                html_body=render_template("email/meetings/registration_update.html", **context),
-                headers={},
-                attachments=[_ics_attachment(occurrence, page_url)],
-                source_type="occurrence",
-                source_id=occurrence.id,
-            )
-        queued += enqueue(
-            session,
-            message,
-            [
-                Addressee(
-                    email=reg.email,
-                    name=reg.name,
-                    personalisation={
-                        "name": reg.name,
-                        "cancel_url": localised_url(cancel_urls.get(reg.id, meeting_url), language),
-                    },
-                    reason=reason,
+            text_body = render_template("email/meetings/registration_update.txt", **context)
+            html_body = render_template("email/meetings/registration_update.html", **context)
+            for reg in readers:
+                message = OutgoingMessage(
+                    kind="registration_update",
+                    subject=subject,
+                    text_body=text_body,
+                    html_body=html_body,
+                    headers={},
+                    attachments=[_ics_attachment(occurrence, reg, page_url)],
+                    source_type="occurrence",
+                    source_id=occurrence.id,
                 )
-                for reg in readers
-            ],
-        )
+                queued += enqueue(
+                    session,
+                    message,
+                    [
+                        Addressee(
+                            email=reg.email,
+                            name=reg.name,
+                            personalisation={
+                                "name": reg.name,
+                                "cancel_url": localised_url(cancel_urls.get(reg.id, meeting_url), language),
+                            },
+                            reason=reason,
+                        )
+                    ],
+                )
     return queued

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import vobject
 from sqlalchemy import func, select
 
+from commsplan.auth.models import Role
 from commsplan.delivery.models import OutboxItem
 from commsplan.delivery.services import drain
 from commsplan.meetings import services
@@ -192,3 +193,46 @@ def test_series_change_mails_registrants_of_changed_occurrences_only(app, client
     drain(app, connections=1)
     [mail] = outbox.to("anna@example.org")
     assert "Stora salen" in mail.get_body(("plain",)).get_content()
+
+
+def _invitation(mail):
+    """The iMIP part: method from the content type, and the parsed calendar."""
+    [part] = [p for p in mail.iter_attachments() if p.get_filename() == "mote.ics"]
+    return part.get_param("method"), vobject.readOne(part.get_content())
+
+
+def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth, session, outbox):
+    occ = services.upcoming(_series(session))[0]
+    assert _sign_up(client, occ).status_code == 200
+    assert _sign_up(client, occ, email="bo@example.org", name="Bo").status_code == 200
+    drain(app, connections=1)
+    method, calendar = _invitation(outbox.to("anna.andersson@example.org")[0])
+    # An invitation, not a file that changes nothing unless opened.
+    assert method == "REQUEST" and calendar.method.value == "REQUEST"
+    assert [a.value for a in calendar.vevent.attendee_list] == ["mailto:anna.andersson@example.org"]
+    assert calendar.vevent.organizer.value == "mailto:1177etjanster@example.org"
+    first_sequence = int(calendar.vevent.sequence.value)
+
+    outbox.clear()
+    auth.login(Role.coordinator)
+    day = occ.start.astimezone(STOCKHOLM).date() + timedelta(days=1)
+    client.post(
+        f"/meetings/occurrences/{occ.id}/move",
+        data={"day": day.isoformat(), "start_time": "10:00", "end_time": "12:00"},
+    )
+    drain(app, connections=1)
+    for address in ("anna.andersson@example.org", "bo@example.org"):
+        [mail] = outbox.to(address)
+        method, calendar = _invitation(mail)
+        assert method == "REQUEST"
+        assert [a.value for a in calendar.vevent.attendee_list] == [f"mailto:{address}"]
+        assert calendar.vevent.uid.value == occ.uid
+        assert int(calendar.vevent.sequence.value) > first_sequence
+        assert calendar.vevent.dtstart.value.astimezone(STOCKHOLM).date() == day
+
+    outbox.clear()
+    assert client.post(f"/meetings/occurrences/{occ.id}/cancel").status_code == 302
+    drain(app, connections=1)
+    method, calendar = _invitation(outbox.to("bo@example.org")[0])
+    assert method == "CANCEL" and calendar.vevent.status.value == "CANCELLED"
+    assert calendar.vevent.uid.value == occ.uid
