@@ -75,9 +75,52 @@ def check_header_name(name: str) -> None:
 
 
 def fold_header(name: str, value: str) -> bytes:
-    """``Name: value`` folded and RFC 2047-encoded by the email package, CRLF-terminated."""
-    folded = POLICY.header_factory(name, single_line(value)).fold(policy=POLICY)
-    return folded.encode("ascii")
+    """``Name: value`` CRLF-terminated, RFC 2047-encoded where it is not plain ASCII.
+
+    ASCII values are folded by the email package at their spaces (unfolding gives the
+    space back). Anything else is written as UTF-8 base64 encoded words by
+    ``encoded_words``, never by ``email.header``: its folder can put a space of the
+    text as the only white space between two encoded words, which decoders drop
+    ("servicefönster:Servicefönster"), and makes 76-character words.
+    """
+    text = single_line(value)
+    if text.isascii() and "=?" not in text:
+        folded = POLICY.header_factory(name, text).fold(policy=POLICY)
+        return folded.encode("ascii")
+    words = encoded_words(text, first=MAX_ENCODED_LINE - len(name) - 2)
+    return (f"{name}: " + "\r\n ".join(words) + "\r\n").encode("ascii")
+
+
+# RFC 2047 §2: an encoded word is at most 75 characters, a line holding one at most 76.
+MAX_ENCODED_WORD = 75
+MAX_ENCODED_LINE = 76
+_WORD_OVERHEAD = len("=?utf-8?b??=")
+
+
+def _b64_length(size: int) -> int:
+    return 4 * ((size + 2) // 3)
+
+
+def encoded_words(text: str, *, first: int = MAX_ENCODED_WORD) -> list[str]:
+    """``text`` as UTF-8 base64 encoded words of whole characters, the first at most
+    ``first`` characters long and the others at most 75.
+
+    Every character of the text, spaces included, is inside a word, so the white space
+    between words is only folding, which RFC 2047 decoders remove: decoding the words
+    gives back exactly ``text``.
+    """
+    words: list[str] = []
+    limit = min(first, MAX_ENCODED_WORD)
+    chunk = b""
+    for char in text:
+        raw = char.encode("utf-8")
+        if chunk and _WORD_OVERHEAD + _b64_length(len(chunk) + len(raw)) > limit:
+            words.append("=?utf-8?b?" + b64encode(chunk).decode("ascii") + "?=")
+            chunk, limit = b"", MAX_ENCODED_WORD
+        chunk += raw
+    if chunk or not words:
+        words.append("=?utf-8?b?" + b64encode(chunk).decode("ascii") + "?=")
+    return words
 
 
 def address_header(name: str, address: str, header: str = "To") -> bytes:
