@@ -19,10 +19,11 @@ import time
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -53,6 +54,9 @@ RESERVED_HEADERS = frozenset(
         "list-unsubscribe-post",
         "sender",
         "return-path",
+        "auto-submitted",
+        "precedence",
+        "list-id",
     }
 )
 # Characters that may appear in a List-Unsubscribe URL between < and >.
@@ -61,7 +65,22 @@ _URL_SAFE = re.compile(r"^https?://[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+$")
 
 @lru_cache(maxsize=2)
 def _date_line(second: int) -> bytes:
-    return b"Date: " + formatdate(second, usegmt=True).encode("ascii") + b"\r\n"
+    # RFC 5322 §3.3: a numeric zone ("+0000"); "GMT" is the obsolete form.
+    stamp = format_datetime(datetime.fromtimestamp(second, UTC))
+    return b"Date: " + stamp.encode("ascii") + b"\r\n"
+
+
+def bulk_lines(envelope_from: str) -> bytes:
+    """Headers that mark every message as sent by the app, not by a person (RFC 3834,
+    RFC 2919): out-of-office and other auto-replies are then not sent back, and clients
+    can filter the list."""
+    domain = envelope_from.rpartition("@")[2] or "localhost"
+    return (
+        b"Auto-Submitted: auto-generated\r\n"
+        b"Precedence: bulk\r\n"
+        b"List-Id: "
+        + fold_header("List-Id", f"Kommunikationsplan 1177 <commsplan.{domain}>").split(b": ", 1)[1]
+    )
 
 
 def single_line(value: str) -> str:
@@ -333,6 +352,7 @@ class MessageTemplate:
             if self.subject_line is not None
             else fold_header("Subject", substitute_text(self.subject, values)),
             b"Message-ID: " + recipient.message_id.encode("ascii") + b"\r\n",
+            bulk_lines(self.envelope_from),
         ]
         if self.extra_lines is not None:
             parts.append(self.extra_lines)

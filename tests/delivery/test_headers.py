@@ -72,3 +72,16 @@ def test_the_subjects_that_lost_a_space_or_grew_a_76_character_word():
     assert _subject_of(fold_header("Subject", lost_space)) == lost_space
     long_word = " ".join(["Servicefönster:"] * 6)
     assert all(len(word) <= 75 for word in ENCODED_WORD.findall(fold_header("Subject", long_word)))
+
+
+def test_every_mail_says_it_is_automatic_and_dates_itself_with_a_numeric_zone(put, drain, outbox):
+    put("anna@example.org", "bo@example.org", subject="Servicefönster: Journalen")
+    assert drain().sent == 2
+    for mail in outbox.messages:
+        # Out-of-office replies are not sent to auto-generated bulk mail (RFC 3834).
+        assert mail["Auto-Submitted"] == "auto-generated"
+        assert mail["Precedence"] == "bulk"
+        assert re.fullmatch(r"Kommunikationsplan 1177 <commsplan\.[a-z0-9.-]+>", str(mail["List-Id"]))
+        date_header = str(mail["Date"])
+        assert date_header.endswith("+0000") and "GMT" not in date_header
+        assert mail["Date"].datetime.utcoffset() is not None
