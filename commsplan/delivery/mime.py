@@ -357,7 +357,12 @@ class MessageTemplate:
         if self.extra_lines is not None:
             parts.append(self.extra_lines)
         else:
-            parts.extend(fold_header(n, substitute_text(v, values)) for n, v in self.headers)
+            # A header whose per-recipient value is empty is left out (e.g. no earlier mail
+            # to thread under): "Name:" with nothing after it is not a valid header.
+            for name, value in self.headers:
+                text = substitute_text(value, values)
+                if text.strip():
+                    parts.append(fold_header(name, text))
         unsubscribe = values.get("unsubscribe_url", "")
         if unsubscribe and _URL_SAFE.match(unsubscribe) and len(unsubscribe) < 900:
             # RFC 8058 one-click unsubscribe.
