@@ -87,6 +87,23 @@ class NoticeLike(Protocol):
     updated_at: datetime
 
 
+def organiser_address(email: str, name: str, sender: Person | None) -> vCalAddress | None:
+    """ORGANIZER: the series' functional mailbox, with SENT-BY naming the mail's From when
+    the app sends in its name (RFC 5545 §3.2.18), or else the sender itself.
+
+    Replies (iTIP REPLY) go to the ORGANIZER address, so the team's mailbox receives them;
+    the app does not read them (docs/calendars.md).
+    """
+    if email:
+        params: dict[str, str] = {}
+        if sender is not None and sender.email and sender.email.lower() != email.lower():
+            params["sent_by"] = f"mailto:{sender.email}"
+        return address(Person(email, name), **params)
+    if sender is not None and sender.email:
+        return address(sender)
+    return None
+
+
 def sender_person(sender: str) -> Person:
     """The mail's From (``"Name <address>"``) as a calendar user."""
     name, email = parseaddr(sender)
@@ -225,13 +242,9 @@ def occurrence_to_event(
         url=url or None,
         transparency=TRANSP.TRANSPARENT if cancelled else TRANSP.OPAQUE,
     )
-    organiser = (
-        Person(series.organiser_email, series.organiser_name)
-        if series.organiser_email
-        else fallback_organiser
-    )
+    organiser = organiser_address(series.organiser_email, series.organiser_name, fallback_organiser)
     if organiser is not None:
-        event.add("organizer", address(organiser))
+        event.add("organizer", organiser)
     for person in attendees:
         event.add(
             "attendee",

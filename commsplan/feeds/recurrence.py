@@ -156,17 +156,16 @@ def _rrule_value(series: MeetingSeries) -> vRecur:
     return recur
 
 
-def _organiser(series: MeetingSeries, fallback: ical.Person | None) -> ical.Person | None:
-    if series.organiser_email:
-        return ical.Person(series.organiser_email, series.organiser_name)
-    return fallback
-
-
 def _people(
-    event: Event, organiser: ical.Person | None, attendees: Sequence[ical.Person], rsvp: bool
+    event: Event,
+    series: MeetingSeries,
+    organiser: ical.Person | None,
+    attendees: Sequence[ical.Person],
+    rsvp: bool,
 ) -> Event:
-    if organiser is not None:
-        event.add("organizer", ical.address(organiser))
+    found = ical.organiser_address(series.organiser_email, series.organiser_name, organiser)
+    if found is not None:
+        event.add("organizer", found)
     for person in attendees:
         event.add(
             "attendee",
@@ -220,7 +219,7 @@ def master_event(
         excluded += [occ.original_start for occ in calendar.cancelled]
     if excluded:
         event.add("exdate", [_local(value) for value in sorted(excluded)])
-    return _people(event, _organiser(series, organiser), attendees, rsvp=False)
+    return _people(event, series, organiser, attendees, rsvp=False)
 
 
 def override_event(
@@ -266,7 +265,7 @@ def cancelled_instance_event(
         status=STATUS.CANCELLED,
     )
     event.add("recurrence-id", start)
-    return _people(event, _organiser(calendar.series, organiser), attendees, rsvp=False)
+    return _people(event, calendar.series, organiser, attendees, rsvp=False)
 
 
 def feed_events(calendar: SeriesCalendar, since: datetime, url_of: UrlOf) -> list[Event]:

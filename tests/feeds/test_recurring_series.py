@@ -3,6 +3,7 @@ and expanding it back with recurring-ical-events gives exactly the occurrences s
 
 from __future__ import annotations
 
+import email.utils
 import json
 import shutil
 import subprocess
@@ -222,3 +223,22 @@ def _ics(message: EmailMessage) -> bytes:
         if part.get_content_type() == "text/calendar":
             return part.get_content().encode()
     raise AssertionError("no text/calendar part")
+
+
+def test_the_organiser_is_the_functional_mailbox_sent_by_the_from_address(session, outbox, drain):
+    anna = factories.make_contact(session, name="Anna Andersson", email="anna@example.org")
+    series = _series(session, contacts=[anna], organiser_name="Invånartjänster e-hälsa")
+    moved, _cancelled = _move_one_and_cancel_one(session, series)
+    invitations.send_invitations(session, series)
+    session.commit()
+    drain()
+    [invite] = outbox.to("anna@example.org")
+    sender = email.utils.parseaddr(str(invite["From"]))[1]
+    calendar = icalendar.Calendar.from_ical(_ics(invite))
+    for event in calendar.walk("VEVENT"):  # the master and the moved date's override
+        organiser = event["ORGANIZER"]
+        assert str(organiser) == "mailto:invanartjanster@example.org"
+        assert organiser.params["CN"] == "Invånartjänster e-hälsa"
+        # The app sends in the mailbox's name: SENT-BY is the mail's From (RFC 5545 §3.2.18).
+        assert organiser.params["SENT-BY"] == f"mailto:{sender}"
+    assert len(calendar.walk("VEVENT")) == 2
