@@ -20,9 +20,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, Timezone, vCalAddress
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 from icalendar.enums import STATUS, TRANSP
 
+from commsplan.notices.markup import markdown_to_text
 from commsplan.timeutil import STOCKHOLM
 
 if TYPE_CHECKING:
@@ -87,6 +88,13 @@ class NoticeLike(Protocol):
     updated_at: datetime
 
 
+def text(value: str) -> vText:
+    """A TEXT value, escaped as RFC 5545 §3.3.11 asks (backslash, comma, semicolon, new
+    line): the one way text goes into a property icalendar does not type itself (NAME
+    and the X-WR- properties are written raw otherwise)."""
+    return vText(value)
+
+
 def organiser_address(email: str, name: str, sender: Person | None) -> vCalAddress | None:
     """ORGANIZER: the series' functional mailbox, with SENT-BY naming the mail's From when
     the app sends in its name (RFC 5545 §3.2.18), or else the sender itself.
@@ -130,11 +138,11 @@ def new_calendar(name: str, method: Method = Method.publish, description: str = 
     # Calendar.new adds a random UID; a feed must render the same bytes for the same data.
     calendar.pop("UID", None)
     if method is Method.publish:
-        calendar.add("NAME", name)
-        calendar.add("X-WR-CALNAME", name)  # the name Apple, Google and Outlook read
+        calendar.add("NAME", text(name))
+        calendar.add("X-WR-CALNAME", text(name))  # the name Apple, Google and Outlook read
         calendar.add("X-WR-TIMEZONE", TZID)
         if description:
-            calendar.add("X-WR-CALDESC", description)
+            calendar.add("X-WR-CALDESC", text(markdown_to_text(description)))
         # Polite poll interval for subscribers (RFC 7986 and the Microsoft extension).
         calendar.add("REFRESH-INTERVAL", timedelta(hours=1), parameters={"VALUE": "DURATION"})
         calendar.add("X-PUBLISHED-TTL", "PT1H")
@@ -190,7 +198,7 @@ def occurrence_description(occurrence: Occurrence, url: str | None = None) -> st
     if occ.note:
         parts.append(occ.note)
     if occ.series.description:
-        parts.append(occ.series.description)
+        parts.append(markdown_to_text(occ.series.description))
     online = occ.effective_online_url
     if online:
         parts.append(_("Anslut digitalt: %(url)s", url=online))
@@ -198,7 +206,7 @@ def occurrence_description(occurrence: Occurrence, url: str | None = None) -> st
     if agenda:
         parts.append(_("Dagordning:") + "\n" + "\n".join(agenda))
     if occ.practical_notes:
-        parts.append(_("Praktiskt:") + "\n" + occ.practical_notes)
+        parts.append(_("Praktiskt:") + "\n" + markdown_to_text(occ.practical_notes))
     if occ.material_url:
         parts.append(_("Material: %(url)s", url=occ.material_url))
     if occ.minutes_url:
@@ -296,7 +304,7 @@ def notice_to_event(
         end = notice.release_date + timedelta(days=1)
     else:
         return None
-    description = (notice.body_markdown if description is None else description) or ""
+    description = markdown_to_text(notice.body_markdown if description is None else description)
     if url:
         description = (description + "\n\n" if description else "") + _("Mer information: %(url)s", url=url)
     return Event.new(

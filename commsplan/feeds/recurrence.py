@@ -38,6 +38,7 @@ from icalendar.enums import STATUS, TRANSP
 from commsplan.feeds import ical
 from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.meetings.services import holiday_name
+from commsplan.notices.markup import markdown_to_text
 from commsplan.timeutil import STOCKHOLM
 
 # Skipped dates beyond the materialised horizon are written as EXDATEs this far ahead
@@ -179,7 +180,7 @@ def _people(
 def master_description(series: MeetingSeries) -> str:
     parts: list[str] = []
     if series.description:
-        parts.append(series.description)
+        parts.append(markdown_to_text(series.description))
     if series.online_url:
         parts.append(_("Anslut digitalt: %(url)s", url=series.online_url))
     return "\n\n".join(parts)
