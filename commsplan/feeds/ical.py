@@ -20,7 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 from icalendar.enums import STATUS, TRANSP
 
 from commsplan.notices.markup import markdown_to_text
@@ -86,6 +86,15 @@ class NoticeLike(Protocol):
     release_date: date | None
     version: str
     updated_at: datetime
+
+
+def add_reminder(event: Event, minutes: int, title: str) -> None:
+    """A display alarm ``minutes`` before the start (RFC 5545 §3.6.6)."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", title)
+    alarm.add("trigger", timedelta(minutes=-minutes))
+    event.add_component(alarm)
 
 
 def text(value: str) -> vText:
@@ -250,6 +259,8 @@ def occurrence_to_event(
         url=url or None,
         transparency=TRANSP.TRANSPARENT if cancelled else TRANSP.OPAQUE,
     )
+    if series.reminder_minutes and not cancelled:
+        add_reminder(event, series.reminder_minutes, title)
     organiser = organiser_address(series.organiser_email, series.organiser_name, fallback_organiser)
     if organiser is not None:
         event.add("organizer", organiser)

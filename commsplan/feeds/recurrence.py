@@ -215,6 +215,8 @@ def master_event(
         transparency=TRANSP.OPAQUE,
     )
     event.add("rrule", _rrule_value(series))
+    if series.reminder_minutes and not cancelled:
+        ical.add_reminder(event, series.reminder_minutes, series.title)
     excluded = list(calendar.skipped)
     if with_cancelled:
         excluded += [occ.original_start for occ in calendar.cancelled]

@@ -35,6 +35,7 @@ from commsplan.plan.models import Contact, StakeholderGroup, Unit, contact_stake
 from commsplan.timeutil import utcnow
 
 HORIZON_MONTHS = 24
+MAX_REMINDER_MINUTES = 7 * 24 * 60
 # Slots that imply a time of day are ours to set (start_time), so the rule may not carry one.
 _FORBIDDEN_RULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART")
 _ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
@@ -334,6 +335,7 @@ SHOWN_FIELDS = (
     "organiser_email",
     "start_time",
     "duration_minutes",
+    "reminder_minutes",
 )
 CADENCE_FIELDS = ("rrule", "explicit_dates", "starts_on", "holiday_policy", "july_break")
 OTHER_FIELDS = ("kind", "registration_open")
@@ -356,6 +358,7 @@ class SeriesData:
     holiday_policy: HolidayPolicy = HolidayPolicy.skip
     july_break: bool = False
     registration_open: bool = False
+    reminder_minutes: int | None = None
     contacts: Sequence[Contact] = ()
     units: Sequence[Unit] = ()
     groups: Sequence[StakeholderGroup] = ()
@@ -378,6 +381,8 @@ def _validate(data: SeriesData) -> None:
             ),
             "starts_on",
         )
+    if data.reminder_minutes is not None and not 0 < data.reminder_minutes <= MAX_REMINDER_MINUTES:
+        raise MeetingError(_("En påminnelse kan ligga högst en vecka före mötet."), "reminder_minutes")
     if data.rrule:
         data.rrule = normalise_rrule(data.rrule)
     if data.explicit_dates:
