@@ -12,6 +12,8 @@ mail is in the language the person chose when signing up.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
@@ -24,6 +26,7 @@ from commsplan.feeds import ical
 from commsplan.languages import MAIL_LANGUAGES, localised_url, mail_language
 from commsplan.meetings.models import Occurrence, Registration
 from commsplan.meetings.services import agenda_numbers, agenda_with_times
+from commsplan.notices.markup import markdown_to_text, render_markdown
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 # Clock times as each language writes them.
@@ -52,7 +55,11 @@ def _time_pattern() -> str:
 
 def when(occurrence: Occurrence) -> str:
     """Day and time span in the current locale ("onsdag 6 mars 2024 09.00–10.30")."""
-    start, end = occurrence.start.astimezone(STOCKHOLM), occurrence.end.astimezone(STOCKHOLM)
+    return when_between(occurrence.start, occurrence.end)
+
+
+def when_between(start: datetime, end: datetime) -> str:
+    start, end = start.astimezone(STOCKHOLM), end.astimezone(STOCKHOLM)
     pattern = _time_pattern()
     return f"{format_date(start, 'EEEE d MMMM y')} {format_time(start, pattern)}–{format_time(end, pattern)}"
 
@@ -87,6 +94,8 @@ def queue_confirmation(
             "numbers": agenda_numbers(occurrence),
             "meeting_url": meeting_url,
             "cancel_url": cancel_url,
+            "notes_html": render_markdown(occurrence.practical_notes) if occurrence.practical_notes else "",
+            "notes_text": markdown_to_text(occurrence.practical_notes),
         }
         message = OutgoingMessage(
             kind="registration",
@@ -106,7 +115,12 @@ def queue_confirmation(
 
 
 def queue_registrant_update(
-    session: Session, occurrence: Occurrence, *, meeting_url: str, cancel_urls: dict[int, str]
+    session: Session,
+    occurrence: Occurrence,
+    *,
+    meeting_url: str,
+    cancel_urls: dict[int, str],
+    previous: tuple[datetime, datetime] | None = None,
 ) -> int:
     """Tell everyone signed up that the meeting moved or was cancelled, with the new .ics.
 
@@ -133,6 +147,10 @@ def queue_registrant_update(
                 "when": when(occurrence),
                 "cancelled": cancelled,
                 "meeting_url": page_url,
+                # "moved from … to …" when the time changed (``previous``: the old start, end).
+                "moved_from": when_between(*previous)
+                if previous and not cancelled and previous != (occurrence.start, occurrence.end)
+                else "",
             }
             subject = (
                 _("Inställt: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])

@@ -232,6 +232,8 @@ class RegenerationResult:
     superseded: list[Occurrence] = field(default_factory=list)
     # Future occurrences whose time, place, link or status a participant would notice changed.
     affected: list[Occurrence] = field(default_factory=list)
+    # Start and end of each affected occurrence before the change (for "moved from … to …").
+    previous: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
 
 
 def _visible(occ: Occurrence) -> tuple[object, ...]:
@@ -445,6 +447,9 @@ def update_series(
         for occ in series.occurrences
         if occ.id in visible_before and _visible(occ) != visible_before[occ.id]
     ]
+    result.previous = {
+        occ.id: (visible_before[occ.id][0], visible_before[occ.id][1]) for occ in result.affected
+    }
     return result
 
 

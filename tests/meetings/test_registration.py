@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from commsplan.auth.models import Role
 from commsplan.delivery.models import OutboxItem
 from commsplan.delivery.services import drain
-from commsplan.meetings import services
+from commsplan.meetings import notify, services
 from commsplan.meetings.models import Registration
 from commsplan.meetings.services import SeriesData
 from commsplan.timeutil import utcnow
@@ -203,10 +203,26 @@ def _invitation(mail):
 
 def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth, session, outbox):
     occ = services.upcoming(_series(session))[0]
+    services.update_occurrence_details(
+        session,
+        occ,
+        practical_notes="- Ta med **dator**\n- Laddare",
+        material_url="",
+        minutes_url="",
+        minutes_markdown="",
+    )
+    session.commit()
+    old_when = notify.when(occ)
     assert _sign_up(client, occ).status_code == 200
     assert _sign_up(client, occ, email="bo@example.org", name="Bo").status_code == 200
     drain(app, connections=1)
-    method, calendar = _invitation(outbox.to("anna.andersson@example.org")[0])
+    confirmation = outbox.to("anna.andersson@example.org")[0]
+    html = confirmation.get_body(("html",)).get_content()
+    # The notice mails' layout, and the practical notes as a real list.
+    assert "font-family: sans-serif" in html
+    assert "<li>Ta med <strong>dator</strong></li>" in html and "<li>Laddare</li>" in html
+    assert "**" not in confirmation.get_body(("plain",)).get_content()
+    method, calendar = _invitation(confirmation)
     # An invitation, not a file that changes nothing unless opened.
     assert method == "REQUEST" and calendar.method.value == "REQUEST"
     assert [a.value for a in calendar.vevent.attendee_list] == ["mailto:anna.andersson@example.org"]
@@ -229,6 +245,12 @@ def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth,
         assert calendar.vevent.uid.value == occ.uid
         assert int(calendar.vevent.sequence.value) > first_sequence
         assert calendar.vevent.dtstart.value.astimezone(STOCKHOLM).date() == day
+        # The mail says which date moved from what to what.
+        session.refresh(occ)
+        moved = f"Mötet flyttas från {old_when} till {notify.when(occ)}."
+        assert moved in mail.get_body(("plain",)).get_content()
+        assert moved in mail.get_body(("html",)).get_content()
+        assert "font-family: sans-serif" in mail.get_body(("html",)).get_content()
 
     outbox.clear()
     assert client.post(f"/meetings/occurrences/{occ.id}/cancel").status_code == 302
