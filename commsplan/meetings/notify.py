@@ -18,6 +18,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from icalendar import Calendar
+from icalendar.enums import STATUS
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.models import OutgoingMessage
@@ -33,10 +34,12 @@ from commsplan.timeutil import STOCKHOLM, utcnow
 _TIME_PATTERNS = {"sv": "HH.mm", "en": "HH:mm"}
 
 
-def occurrence_ics(occurrence: Occurrence, registration: Registration, url: str | None = None) -> Calendar:
+def occurrence_ics(
+    occurrence: Occurrence, registration: Registration, url: str | None = None, *, withdrawn: bool = False
+) -> Calendar:
     """The occurrence as an iMIP REQUEST to the person signed up, or a CANCEL once it is
-    cancelled, for a mail attachment."""
-    cancelled = occurrence.is_cancelled
+    cancelled or they ``withdrawn`` their sign-up, for a mail attachment."""
+    cancelled = occurrence.is_cancelled or withdrawn
     event = ical.occurrence_to_event(
         occurrence,
         stamp=utcnow(),
@@ -44,6 +47,9 @@ def occurrence_ics(occurrence: Occurrence, registration: Registration, url: str 
         attendees=[ical.Person(registration.email, registration.name)],
         fallback_organiser=ical.sender_person(current_app.config["MAIL_DEFAULT_SENDER"]),
     )
+    if cancelled:
+        event.status = STATUS.CANCELLED
+        event.sequence = occurrence.sequence + 1 if withdrawn else occurrence.sequence
     method = ical.Method.cancel if cancelled else ical.Method.request
     return ical.calendar_of(occurrence.series.title, [event], method)
 
@@ -186,3 +192,35 @@ def queue_registrant_update(
                     ],
                 )
     return queued
+
+
+def queue_withdrawal(session: Session, registration: Registration, *, meeting_url: str) -> int:
+    """Confirm that someone cancelled their sign-up, with an iMIP CANCEL so the event the
+    confirmation put in their calendar goes away; the caller commits."""
+    occurrence = registration.occurrence
+    language = mail_language(registration.language)
+    meeting_url = localised_url(meeting_url, language)
+    with force_locale(language):
+        context = {
+            "lang": language,
+            "registration": registration,
+            "occ": occurrence,
+            "series": occurrence.series,
+            "when": when(occurrence),
+            "meeting_url": meeting_url,
+        }
+        calendar = occurrence_ics(occurrence, registration, meeting_url, withdrawn=True)
+        message = OutgoingMessage(
+            kind="registration_withdrawn",
+            subject=_("Avanmäld: %(title)s %(day)s", title=occurrence.series.title, day=context["when"]),
+            text_body=render_template("email/meetings/registration_withdrawn.txt", **context),
+            html_body=render_template("email/meetings/registration_withdrawn.html", **context),
+            headers={},
+            attachments=[ical.mail_attachment(calendar, "mote.ics")],
+            source_type="occurrence",
+            source_id=occurrence.id,
+        )
+        reason = _("avanmälan från möte")
+    return enqueue(
+        session, message, [Addressee(email=registration.email, name=registration.name, reason=reason)]
+    )

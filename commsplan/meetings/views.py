@@ -497,6 +497,10 @@ def registration_cancel(token: str):
     occurrence = registration.occurrence
     form = ConfirmForm()
     if form.validate_on_submit():
+        if occurrence.end >= utcnow():
+            notify.queue_withdrawal(
+                db.session, registration, meeting_url=links.public_occurrence_url(occurrence)
+            )
         services.cancel_registration(db.session, registration)
         db.session.commit()
         return render_template("meetings/registration_cancelled.html", occ=occurrence, missing=False)

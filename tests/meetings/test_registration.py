@@ -258,3 +258,22 @@ def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth,
     method, calendar = _invitation(outbox.to("bo@example.org")[0])
     assert method == "CANCEL" and calendar.vevent.status.value == "CANCELLED"
     assert calendar.vevent.uid.value == occ.uid
+
+
+def test_cancelling_a_sign_up_removes_the_meeting_from_the_calendar(app, client, session, outbox):
+    occ = services.upcoming(_series(session))[0]
+    assert _sign_up(client, occ).status_code == 200
+    drain(app, connections=1)
+    text = outbox.messages[0].get_body(("plain",)).get_content()
+    path = re.search(r"https?://\S+/meetings/registration/\S+", text).group(0).split("example.org", 1)[1]
+    _method, confirmation = _invitation(outbox.messages[0])
+    outbox.clear()
+
+    assert client.post(path).status_code == 200
+    drain(app, connections=1)
+    [mail] = outbox.to("anna.andersson@example.org")
+    method, calendar = _invitation(mail)
+    assert method == "CANCEL" and calendar.vevent.status.value == "CANCELLED"
+    assert calendar.vevent.uid.value == confirmation.vevent.uid.value
+    assert int(calendar.vevent.sequence.value) > int(confirmation.vevent.sequence.value)
+    assert "avanmäld" in mail.get_body(("plain",)).get_content()
