@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PO_FILES := $(wildcard commsplan/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser
+.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser icaljs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "chromium could not be installed: tests/test_mobile.py will be skipped"
 
+## ICAL.js (Thunderbird's iCalendar parser) for tests/feeds/test_recurring_series.py, from the lock file.
+icaljs:
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/js --no-audit --no-fund --silent; \
+		else echo "npm is missing: the ICAL.js test will be skipped"; fi
+
 ## Install, migrate, load the demo plan and start web app, delivery worker and mail catcher.
 run: $(STAMP) translations
 	$(FLASK) db upgrade
@@ -32,7 +37,7 @@ run: $(STAMP) translations
 	@bash scripts/run.sh
 
 ## The whole test suite: SQLite always, PostgreSQL too when COMMSPLAN_TEST_DATABASE_URL is set.
-test: $(STAMP) translations browser
+test: $(STAMP) translations browser icaljs
 	env -u COMMSPLAN_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$COMMSPLAN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ($$COMMSPLAN_TEST_DATABASE_URL)"; \

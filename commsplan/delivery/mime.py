@@ -19,10 +19,11 @@ import time
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -53,6 +54,9 @@ RESERVED_HEADERS = frozenset(
         "list-unsubscribe-post",
         "sender",
         "return-path",
+        "auto-submitted",
+        "precedence",
+        "list-id",
     }
 )
 # Characters that may appear in a List-Unsubscribe URL between < and >.
@@ -61,7 +65,22 @@ _URL_SAFE = re.compile(r"^https?://[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+$")
 
 @lru_cache(maxsize=2)
 def _date_line(second: int) -> bytes:
-    return b"Date: " + formatdate(second, usegmt=True).encode("ascii") + b"\r\n"
+    # RFC 5322 §3.3: a numeric zone ("+0000"); "GMT" is the obsolete form.
+    stamp = format_datetime(datetime.fromtimestamp(second, UTC))
+    return b"Date: " + stamp.encode("ascii") + b"\r\n"
+
+
+def bulk_lines(envelope_from: str) -> bytes:
+    """Headers that mark every message as sent by the app, not by a person (RFC 3834,
+    RFC 2919): out-of-office and other auto-replies are then not sent back, and clients
+    can filter the list."""
+    domain = envelope_from.rpartition("@")[2] or "localhost"
+    return (
+        b"Auto-Submitted: auto-generated\r\n"
+        b"Precedence: bulk\r\n"
+        b"List-Id: "
+        + fold_header("List-Id", f"Kommunikationsplan 1177 <commsplan.{domain}>").split(b": ", 1)[1]
+    )
 
 
 def single_line(value: str) -> str:
@@ -75,9 +94,52 @@ def check_header_name(name: str) -> None:
 
 
 def fold_header(name: str, value: str) -> bytes:
-    """``Name: value`` folded and RFC 2047-encoded by the email package, CRLF-terminated."""
-    folded = POLICY.header_factory(name, single_line(value)).fold(policy=POLICY)
-    return folded.encode("ascii")
+    """``Name: value`` CRLF-terminated, RFC 2047-encoded where it is not plain ASCII.
+
+    ASCII values are folded by the email package at their spaces (unfolding gives the
+    space back). Anything else is written as UTF-8 base64 encoded words by
+    ``encoded_words``, never by ``email.header``: its folder can put a space of the
+    text as the only white space between two encoded words, which decoders drop
+    ("servicefönster:Servicefönster"), and makes 76-character words.
+    """
+    text = single_line(value)
+    if text.isascii() and "=?" not in text:
+        folded = POLICY.header_factory(name, text).fold(policy=POLICY)
+        return folded.encode("ascii")
+    words = encoded_words(text, first=MAX_ENCODED_LINE - len(name) - 2)
+    return (f"{name}: " + "\r\n ".join(words) + "\r\n").encode("ascii")
+
+
+# RFC 2047 §2: an encoded word is at most 75 characters, a line holding one at most 76.
+MAX_ENCODED_WORD = 75
+MAX_ENCODED_LINE = 76
+_WORD_OVERHEAD = len("=?utf-8?b??=")
+
+
+def _b64_length(size: int) -> int:
+    return 4 * ((size + 2) // 3)
+
+
+def encoded_words(text: str, *, first: int = MAX_ENCODED_WORD) -> list[str]:
+    """``text`` as UTF-8 base64 encoded words of whole characters, the first at most
+    ``first`` characters long and the others at most 75.
+
+    Every character of the text, spaces included, is inside a word, so the white space
+    between words is only folding, which RFC 2047 decoders remove: decoding the words
+    gives back exactly ``text``.
+    """
+    words: list[str] = []
+    limit = min(first, MAX_ENCODED_WORD)
+    chunk = b""
+    for char in text:
+        raw = char.encode("utf-8")
+        if chunk and _WORD_OVERHEAD + _b64_length(len(chunk) + len(raw)) > limit:
+            words.append("=?utf-8?b?" + b64encode(chunk).decode("ascii") + "?=")
+            chunk, limit = b"", MAX_ENCODED_WORD
+        chunk += raw
+    if chunk or not words:
+        words.append("=?utf-8?b?" + b64encode(chunk).decode("ascii") + "?=")
+    return words
 
 
 def address_header(name: str, address: str, header: str = "To") -> bytes:
@@ -290,11 +352,17 @@ class MessageTemplate:
             if self.subject_line is not None
             else fold_header("Subject", substitute_text(self.subject, values)),
             b"Message-ID: " + recipient.message_id.encode("ascii") + b"\r\n",
+            bulk_lines(self.envelope_from),
         ]
         if self.extra_lines is not None:
             parts.append(self.extra_lines)
         else:
-            parts.extend(fold_header(n, substitute_text(v, values)) for n, v in self.headers)
+            # A header whose per-recipient value is empty is left out (e.g. no earlier mail
+            # to thread under): "Name:" with nothing after it is not a valid header.
+            for name, value in self.headers:
+                text = substitute_text(value, values)
+                if text.strip():
+                    parts.append(fold_header(name, text))
         unsubscribe = values.get("unsubscribe_url", "")
         if unsubscribe and _URL_SAFE.match(unsubscribe) and len(unsubscribe) < 900:
             # RFC 8058 one-click unsubscribe.

@@ -15,13 +15,15 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, Timezone, vCalAddress
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 from icalendar.enums import STATUS, TRANSP
 
+from commsplan.notices.markup import markdown_to_text
 from commsplan.timeutil import STOCKHOLM
 
 if TYPE_CHECKING:
@@ -86,6 +88,45 @@ class NoticeLike(Protocol):
     updated_at: datetime
 
 
+def add_reminder(event: Event, minutes: int, title: str) -> None:
+    """A display alarm ``minutes`` before the start (RFC 5545 §3.6.6)."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", title)
+    alarm.add("trigger", timedelta(minutes=-minutes))
+    event.add_component(alarm)
+
+
+def text(value: str) -> vText:
+    """A TEXT value, escaped as RFC 5545 §3.3.11 asks (backslash, comma, semicolon, new
+    line): the one way text goes into a property icalendar does not type itself (NAME
+    and the X-WR- properties are written raw otherwise)."""
+    return vText(value)
+
+
+def organiser_address(email: str, name: str, sender: Person | None) -> vCalAddress | None:
+    """ORGANIZER: the series' functional mailbox, with SENT-BY naming the mail's From when
+    the app sends in its name (RFC 5545 §3.2.18), or else the sender itself.
+
+    Replies (iTIP REPLY) go to the ORGANIZER address, so the team's mailbox receives them;
+    the app does not read them (docs/calendars.md).
+    """
+    if email:
+        params: dict[str, str] = {}
+        if sender is not None and sender.email and sender.email.lower() != email.lower():
+            params["sent_by"] = f"mailto:{sender.email}"
+        return address(Person(email, name), **params)
+    if sender is not None and sender.email:
+        return address(sender)
+    return None
+
+
+def sender_person(sender: str) -> Person:
+    """The mail's From (``"Name <address>"``) as a calendar user."""
+    name, email = parseaddr(sender)
+    return Person(email, name)
+
+
 @cache
 def _stockholm_vtimezone_text() -> str:
     return _STOCKHOLM_VTIMEZONE.replace("\n", "\r\n")
@@ -106,11 +147,11 @@ def new_calendar(name: str, method: Method = Method.publish, description: str = 
     # Calendar.new adds a random UID; a feed must render the same bytes for the same data.
     calendar.pop("UID", None)
     if method is Method.publish:
-        calendar.add("NAME", name)
-        calendar.add("X-WR-CALNAME", name)  # the name Apple, Google and Outlook read
+        calendar.add("NAME", text(name))
+        calendar.add("X-WR-CALNAME", text(name))  # the name Apple, Google and Outlook read
         calendar.add("X-WR-TIMEZONE", TZID)
         if description:
-            calendar.add("X-WR-CALDESC", description)
+            calendar.add("X-WR-CALDESC", text(markdown_to_text(description)))
         # Polite poll interval for subscribers (RFC 7986 and the Microsoft extension).
         calendar.add("REFRESH-INTERVAL", timedelta(hours=1), parameters={"VALUE": "DURATION"})
         calendar.add("X-PUBLISHED-TTL", "PT1H")
@@ -131,7 +172,7 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(STOCKHOLM)
 
 
-def _address(person: Person, **params: str | bool) -> vCalAddress:
+def address(person: Person, **params: str | bool) -> vCalAddress:
     return vCalAddress.new(person.email, cn=person.name or None, **params)  # type: ignore[arg-type]
 
 
@@ -166,7 +207,7 @@ def occurrence_description(occurrence: Occurrence, url: str | None = None) -> st
     if occ.note:
         parts.append(occ.note)
     if occ.series.description:
-        parts.append(occ.series.description)
+        parts.append(markdown_to_text(occ.series.description))
     online = occ.effective_online_url
     if online:
         parts.append(_("Anslut digitalt: %(url)s", url=online))
@@ -174,7 +215,7 @@ def occurrence_description(occurrence: Occurrence, url: str | None = None) -> st
     if agenda:
         parts.append(_("Dagordning:") + "\n" + "\n".join(agenda))
     if occ.practical_notes:
-        parts.append(_("Praktiskt:") + "\n" + occ.practical_notes)
+        parts.append(_("Praktiskt:") + "\n" + markdown_to_text(occ.practical_notes))
     if occ.material_url:
         parts.append(_("Material: %(url)s", url=occ.material_url))
     if occ.minutes_url:
@@ -218,17 +259,15 @@ def occurrence_to_event(
         url=url or None,
         transparency=TRANSP.TRANSPARENT if cancelled else TRANSP.OPAQUE,
     )
-    organiser = (
-        Person(series.organiser_email, series.organiser_name)
-        if series.organiser_email
-        else fallback_organiser
-    )
+    if series.reminder_minutes and not cancelled:
+        add_reminder(event, series.reminder_minutes, title)
+    organiser = organiser_address(series.organiser_email, series.organiser_name, fallback_organiser)
     if organiser is not None:
-        event.add("organizer", _address(organiser))
+        event.add("organizer", organiser)
     for person in attendees:
         event.add(
             "attendee",
-            _address(person, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=rsvp, cutype="INDIVIDUAL"),
+            address(person, role="REQ-PARTICIPANT", partstat="NEEDS-ACTION", rsvp=rsvp, cutype="INDIVIDUAL"),
         )
     return event
 
@@ -276,7 +315,7 @@ def notice_to_event(
         end = notice.release_date + timedelta(days=1)
     else:
         return None
-    description = (notice.body_markdown if description is None else description) or ""
+    description = markdown_to_text(notice.body_markdown if description is None else description)
     if url:
         description = (description + "\n\n" if description else "") + _("Mer information: %(url)s", url=url)
     return Event.new(

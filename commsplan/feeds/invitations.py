@@ -1,6 +1,14 @@
-"""iMIP invitations (RFC 6047): meeting occurrences sent to participants' calendars.
+"""iMIP invitations (RFC 6047): meeting series sent to participants' calendars.
 
-Each person gets one mail per occurrence with a single VEVENT (METHOD:REQUEST) naming
+A series a rule expresses goes to each person as ONE recurring event (``recurrence``):
+one REQUEST with the master and its overrides; later, one message about what changed,
+only to people whose calendar it changes (``SeriesInvitation.state``): a CANCEL of the
+cancelled dates, a REQUEST of the moved or changed ones, or the whole series again when
+the series itself changed. Adding or removing a participant mails only that person.
+
+A series of explicit dates (or whose past no longer fits its rule) is sent as one event
+per occurrence, the form every client handles for unrelated dates: each person gets one
+mail per occurrence with a single VEVENT (METHOD:REQUEST) naming
 them as ATTENDEE: Outlook reads only the first event of a message, and a mail per
 person keeps the other participants' addresses private. Later changes go to exactly
 the people recorded in ``Invitation`` — a REQUEST with the raised SEQUENCE after a move,
@@ -13,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 
 from dateutil.relativedelta import relativedelta
 from flask import current_app, render_template
@@ -26,16 +33,18 @@ from sqlalchemy.orm import Session
 
 from commsplan.delivery.models import OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
-from commsplan.feeds import ical
-from commsplan.feeds.models import Invitation
-from commsplan.feeds.services import occurrence_url
+from commsplan.feeds import ical, recurrence
+from commsplan.feeds.models import Invitation, SeriesInvitation
+from commsplan.feeds.services import CALENDAR_LANGUAGE, occurrence_url
 from commsplan.languages import contact_language, localised_url
 from commsplan.meetings import services as meetings
+from commsplan.meetings.forms import describe_cadence
 from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.meetings.notify import short_when, when
 from commsplan.timeutil import local, utcnow
 
 SOURCE_TYPE = "occurrence"
+SERIES_SOURCE_TYPE = "meeting_series"
 HORIZON_MONTHS = 12
 
 
@@ -49,8 +58,7 @@ class InvitationPlan:
 
 
 def default_organiser() -> ical.Person:
-    name, email = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    return ical.Person(email, name)
+    return ical.sender_person(current_app.config["MAIL_DEFAULT_SENDER"])
 
 
 def _invitable(series: MeetingSeries, now: datetime) -> list[Occurrence]:
@@ -80,6 +88,9 @@ def _holds(invitation: Invitation | None) -> bool:
 
 def plan_invitations(session: Session, series: MeetingSeries, now: datetime | None = None) -> InvitationPlan:
     now = now or utcnow()
+    calendar = recurrence.build(series)
+    if calendar is not None:
+        return _plan_series(session, calendar, now)
     occurrences = _invitable(series, now)
     people = _participants(session, series)
     known = _invitations(session, [occ.id for occ in occurrences])
@@ -96,10 +107,14 @@ def send_invitations(session: Session, series: MeetingSeries, now: datetime | No
     mail. Returns the number of mails queued; the caller commits.
     """
     now = now or utcnow()
+    calendar = recurrence.build(series)
+    if calendar is not None:
+        retired = _retire_occurrence_invitations(session, series, now)
+        return len(retired) + _sync_series(session, calendar, now, invite_new=True)
+    queued = _cancel_series_invitations(session, series, now)
     occurrences = _invitable(series, now)
     people = _participants(session, series)
     known = _invitations(session, [occ.id for occ in occurrences])
-    queued = 0
     for occ in occurrences:
         for person, contact_id in people:
             invitation = known.get((occ.id, person.email))
@@ -154,7 +169,14 @@ def send_updates(session: Session, occurrences: Iterable[Occurrence], now: datet
     now = now or utcnow()
     queued = 0
     participants: dict[int, dict[str, int | None]] = {}
+    rule_series: dict[int, recurrence.SeriesCalendar | None] = {}
     for occ in occurrences:
+        if occ.series_id not in rule_series:
+            calendar = rule_series[occ.series_id] = recurrence.build(occ.series)
+            if calendar is not None:
+                queued += _sync_series(session, calendar, now, invite_new=False)
+        if rule_series[occ.series_id] is not None:
+            continue
         if occ.series_id not in participants:
             participants[occ.series_id] = {p.email: cid for p, cid in _participants(session, occ.series)}
         current = participants[occ.series_id]
@@ -180,7 +202,13 @@ def send_updates(session: Session, occurrences: Iterable[Occurrence], now: datet
 def send_series_updates(session: Session, series: MeetingSeries, now: datetime | None = None) -> int:
     """``send_updates`` for every occurrence of a series that has not ended."""
     now = now or utcnow()
-    return send_updates(session, [occ for occ in series.occurrences if occ.end >= now], now)
+    calendar = recurrence.build(series)
+    if calendar is not None:
+        # Whoever held the dates one by one now gets the series as one event.
+        retired = _retire_occurrence_invitations(session, series, now)
+        return len(retired) + _sync_series(session, calendar, now, invite_new={email for email, _ in retired})
+    queued = _cancel_series_invitations(session, series, now)
+    return queued + send_updates(session, [occ for occ in series.occurrences if occ.end >= now], now)
 
 
 def cancel_series(session: Session, series: MeetingSeries, now: datetime | None = None) -> int:
@@ -190,7 +218,7 @@ def cancel_series(session: Session, series: MeetingSeries, now: datetime | None 
     the last one sent, so calendars accept it over the last REQUEST.
     """
     now = now or utcnow()
-    queued = 0
+    queued = _cancel_series_invitations(session, series, now)
     for occ in series.occurrences:
         if occ.end < now:
             continue
@@ -291,3 +319,267 @@ def _send(
         message,
         [Addressee(email=person.email, name=person.name, contact_id=contact_id, reason=kind)],
     )
+
+
+# --- a rule series as one recurring event ------------------------------------------------
+
+
+def _series_invitations(session: Session, series: MeetingSeries) -> dict[str, SeriesInvitation]:
+    rows = session.scalars(
+        select(SeriesInvitation).where(SeriesInvitation.series_id == series.id).order_by(SeriesInvitation.id)
+    )
+    return {row.email: row for row in rows}
+
+
+def _plan_series(session: Session, calendar: recurrence.SeriesCalendar, now: datetime) -> InvitationPlan:
+    people = _participants(session, calendar.series)
+    known = _series_invitations(session, calendar.series)
+    mails = sum(1 for person, _id in people if person.email not in known or known[person.email].cancelled)
+    upcoming = [occ for occ in calendar.scheduled if occ.end >= now]
+    return InvitationPlan(upcoming, [person for person, _id in people], mails)
+
+
+def _upcoming_keys(calendar: recurrence.SeriesCalendar, now: datetime) -> list[str]:
+    return [recurrence.rid(occ.original_start) for occ in calendar.scheduled if occ.end >= now]
+
+
+def _sync_series(
+    session: Session, calendar: recurrence.SeriesCalendar, now: datetime, *, invite_new: bool | set[str]
+) -> int:
+    """Bring every invitee's calendar to the series as it is now; with ``invite_new``
+    also invite participants who were never invited (True: all of them; a set: those
+    addresses). Returns the number of mails queued."""
+    series = calendar.series
+    people = {person.email: (person, contact_id) for person, contact_id in _participants(session, series)}
+    known = _series_invitations(session, series)
+    organiser = default_organiser()
+    with force_locale(CALENDAR_LANGUAGE):
+        wanted = recurrence.state(calendar, now, occurrence_url, organiser)
+    upcoming = _upcoming_keys(calendar, now)
+    queued = 0
+    for email, row in known.items():
+        if email not in people and not row.cancelled:
+            sequence = max(calendar.sequence, row.sequence_sent + 1)
+            person = ical.Person(row.email, row.name)
+            queued += _deliver(session, calendar, person, row.contact_id, "series_cancel", sequence, now)
+            row.cancelled, row.sequence_sent, row.sent_at = True, sequence, now
+    for email, (person, contact_id) in people.items():
+        row = known.get(email)
+        if row is None:
+            if not (invite_new is True or (invite_new and email in invite_new)):
+                continue
+            row = SeriesInvitation(series_id=series.id, email=email, contact_id=contact_id, sequence_sent=0)
+            session.add(row)
+            sequence = calendar.sequence
+            change = recurrence.Change(full=True)
+            kind = "series_invitation"
+        elif row.cancelled:
+            sequence = max(calendar.sequence, row.sequence_sent + 1)
+            change = recurrence.Change(full=True)
+            kind = "series_invitation"
+        else:
+            change = recurrence.change_between(row.state, wanted, upcoming)
+            if change.empty:
+                continue
+            sequence = max(calendar.sequence, row.sequence_sent + 1)
+            kind = "series_update"
+        if change.full:
+            queued += _deliver(session, calendar, person, contact_id, kind, sequence, now)
+        if change.cancelled:
+            queued += _deliver(
+                session, calendar, person, contact_id, "series_dates_cancel", sequence, now, change.cancelled
+            )
+        if change.changed:
+            queued += _deliver(
+                session, calendar, person, contact_id, "series_dates_update", sequence, now, change.changed
+            )
+        row.name, row.contact_id = person.name, contact_id
+        row.state, row.cancelled, row.sequence_sent, row.sent_at = wanted, False, sequence, now
+    session.flush()
+    return queued
+
+
+def _cancel_series_invitations(session: Session, series: MeetingSeries, now: datetime) -> int:
+    """CANCEL the recurring event in every calendar that holds it (series deleted, or it is
+    now sent date by date)."""
+    rows = [row for row in _series_invitations(session, series).values() if not row.cancelled]
+    if not rows:
+        return 0
+    calendar = recurrence.build(series) or _fallback_calendar(series)
+    for row in rows:
+        sequence = max(calendar.sequence if calendar else 0, row.sequence_sent + 1)
+        if calendar is not None:
+            _deliver(
+                session,
+                calendar,
+                ical.Person(row.email, row.name),
+                row.contact_id,
+                "series_cancel",
+                sequence,
+                now,
+            )
+        row.cancelled, row.sequence_sent, row.sent_at = True, sequence, now
+    session.flush()
+    return len(rows) if calendar is not None else 0
+
+
+def _fallback_calendar(series: MeetingSeries) -> recurrence.SeriesCalendar | None:
+    """Enough of the old recurring event to cancel it after its rule stopped fitting."""
+    live = sorted(
+        (occ for occ in series.occurrences if not occ.superseded), key=lambda occ: occ.original_start
+    )
+    if not live:
+        return None
+    return recurrence.SeriesCalendar(series, live[0].original_start, [], [], [], [])
+
+
+def _retire_occurrence_invitations(
+    session: Session, series: MeetingSeries, now: datetime
+) -> list[tuple[str, int]]:
+    """CANCEL the per-date events a calendar holds from before the series was one event;
+    returns (address, occurrence id) of each CANCEL."""
+    retired: list[tuple[str, int]] = []
+    for occ in series.occurrences:
+        if occ.end < now:
+            continue
+        for invitation in session.scalars(
+            select(Invitation).where(Invitation.occurrence_id == occ.id, Invitation.cancelled.is_(False))
+        ):
+            _cancel(session, occ, invitation, now)
+            retired.append((invitation.email, occ.id))
+    return retired
+
+
+_SERIES_SUBJECTS = {
+    "series_invitation": lambda title: _("Inbjudan: %(title)s (mötesserie)", title=title),
+    "series_update": lambda title: _("Ändrad mötesserie: %(title)s", title=title),
+    "series_cancel": lambda title: _("Inställd mötesserie: %(title)s", title=title),
+}
+
+
+def _series_calendar(
+    calendar: recurrence.SeriesCalendar,
+    kind: str,
+    person: ical.Person,
+    sequence: int,
+    now: datetime,
+    keys: Sequence[str],
+    url_of: recurrence.UrlOf,
+) -> Calendar:
+    organiser = default_organiser()
+    attendees = [person]
+    by_key = {recurrence.rid(occ.original_start): occ for occ in calendar.cancelled + calendar.scheduled}
+    if kind == "series_cancel":
+        method = ical.Method.cancel
+        events = [
+            recurrence.master_event(
+                calendar,
+                stamp=now,
+                sequence=sequence,
+                organiser=organiser,
+                attendees=attendees,
+                cancelled=True,
+            )
+        ]
+    elif kind == "series_dates_cancel":
+        method = ical.Method.cancel
+        events = [
+            recurrence.cancelled_instance_event(
+                calendar, by_key[key], stamp=now, sequence=sequence, organiser=organiser, attendees=attendees
+            )
+            for key in keys
+        ]
+    elif kind == "series_dates_update":
+        method = ical.Method.request
+        events = [
+            recurrence.override_event(
+                calendar,
+                by_key[key],
+                stamp=now,
+                sequence=sequence,
+                url=url_of(by_key[key]),
+                organiser=organiser,
+                attendees=attendees,
+            )
+            for key in keys
+        ]
+    else:
+        method = ical.Method.request
+        events = [
+            recurrence.master_event(
+                calendar, stamp=now, sequence=sequence, organiser=organiser, attendees=attendees
+            )
+        ] + [
+            recurrence.override_event(
+                calendar,
+                occ,
+                stamp=now,
+                sequence=sequence,
+                url=url_of(occ),
+                organiser=organiser,
+                attendees=attendees,
+            )
+            for occ in calendar.overrides
+            if occ.end >= now
+        ]
+    return ical.calendar_of(calendar.series.title, events, method)
+
+
+def _deliver(
+    session: Session,
+    calendar: recurrence.SeriesCalendar,
+    person: ical.Person,
+    contact_id: int | None,
+    kind: str,
+    sequence: int,
+    now: datetime,
+    keys: Sequence[str] = (),
+) -> int:
+    """One iMIP mail about a recurring series to one person, in that contact's language."""
+    series = calendar.series
+    language = contact_language(session, contact_id)
+    by_key = {recurrence.rid(occ.original_start): occ for occ in calendar.cancelled + calendar.scheduled}
+    dates = [by_key[key] for key in keys]
+    with force_locale(language):
+
+        def url_of(occ: Occurrence) -> str | None:
+            public_url = occurrence_url(occ)
+            return localised_url(public_url, language) if public_url else None
+
+        ics = _series_calendar(calendar, kind, person, sequence, now, keys, url_of)
+        if kind in _SERIES_SUBJECTS:
+            subject = _SERIES_SUBJECTS[kind](series.title)
+        elif kind == "series_dates_cancel":
+            subject = _("Inställt: %(title)s %(when)s", title=series.title, when=short_when(dates[0]))
+        else:
+            subject = _("Ändrat: %(title)s %(when)s", title=series.title, when=short_when(dates[0]))
+        upcoming = [occ for occ in calendar.scheduled if occ.end >= now][:6]
+        context = {
+            "lang": language,
+            "series": series,
+            "kind": kind,
+            "cadence": describe_cadence(series),
+            "upcoming": [(when(occ), url_of(occ)) for occ in upcoming],
+            "dates": [(when(occ), url_of(occ)) for occ in dates],
+            "recipient": person,
+        }
+        message = OutgoingMessage(
+            kind=kind,
+            subject=subject,
+            text_body=render_template("email/feeds/series_invitation.txt", **context),
+            html_body=render_template("email/feeds/series_invitation.html", **context),
+            headers={},
+            attachments=[
+                ical.mail_attachment(
+                    ics, "cancel.ics" if ics.get("METHOD") == ical.Method.cancel.value else "invite.ics"
+                )
+            ],
+            source_type=SERIES_SOURCE_TYPE,
+            source_id=series.id,
+        )
+    enqueue(
+        session,
+        message,
+        [Addressee(email=person.email, name=person.name, contact_id=contact_id, reason=kind)],
+    )
+    return 1

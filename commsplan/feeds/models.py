@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commsplan.extensions import db
@@ -95,4 +96,27 @@ class Invitation(db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     sequence_sent: Mapped[int] = mapped_column(Integer, default=0)
     cancelled: Mapped[bool] = mapped_column(default=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SeriesInvitation(db.Model):
+    """That one person's calendar holds a whole rule-based series as one recurring event.
+
+    ``state`` records what was last sent: a digest of the recurring event (RRULE,
+    skipped dates, series text), the cancelled instances and a digest per moved or
+    changed instance (RECURRENCE-ID override). A change is sent only to people whose
+    recorded state differs, and only the part that differs.
+    """
+
+    __tablename__ = "series_invitation"
+    __table_args__ = (UniqueConstraint("series_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("meeting_series.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))  # lower-case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    sequence_sent: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
 
-from commsplan.feeds import ical
+from commsplan.feeds import ical, recurrence
 from commsplan.feeds.models import REGION_TARGET, FeedCache, FeedKind, FeedToken
 from commsplan.meetings import links
 from commsplan.meetings import services as meetings
@@ -35,7 +35,7 @@ from commsplan.plan.models import Contact
 from commsplan.timeutil import utcnow
 
 # Bump when the rendered text changes for the same data, so clients refetch.
-FEED_FORMAT_VERSION = "2"
+FEED_FORMAT_VERSION = "3"
 # How far back a feed reaches; the start is a month boundary so the key changes monthly.
 MONTHS_BACK = 12
 # Notices further ahead than this are not put in the region feed.
@@ -306,7 +306,10 @@ class NoticesHook:
                 EventSource(
                     f"vevent:notice:{notice.id}",
                     version,
-                    partial(ical.notice_to_event, notice, cancelled=cancelled, kind=kind, url=url),
+                    partial(
+                        _single,
+                        partial(ical.notice_to_event, notice, cancelled=cancelled, kind=kind, url=url),
+                    ),
                 )
             )
         return sources
@@ -344,7 +347,7 @@ class EventSource:
 
     cache_key: str
     version: str
-    build: Callable[[], Event | None]
+    build: Callable[[], Sequence[Event]]
 
 
 def _digest(*parts: object) -> str:
@@ -352,19 +355,51 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _occurrence_sources(occurrences: Iterable[Occurrence]) -> list[EventSource]:
+def _occurrence_sources(
+    occurrences: Iterable[Occurrence], since: datetime | None = None
+) -> list[EventSource]:
+    """One source per occurrence, except that the occurrences of a series a rule expresses
+    become one source: its recurring event and overrides (``recurrence``)."""
     sources = []
+    done: set[int] = set()
     for occ in occurrences:
+        if occ.series_id in done:
+            continue
+        calendar = recurrence.build(occ.series)
+        if calendar is not None:
+            done.add(occ.series_id)
+            sources.append(_series_source(calendar, since or window_start()))
+            continue
         url = occurrence_url(occ)
         # Agenda edits raise the occurrence's sequence (and updated_at); ids catch swaps.
         agenda = ",".join(str(item.id) for item in occ.agenda_items)
         version = _digest(occ.updated_at, occ.sequence, occ.status.value, occ.series.updated_at, url, agenda)
         sources.append(
             EventSource(
-                f"vevent:occurrence:{occ.id}", version, partial(ical.occurrence_to_event, occ, url=url)
+                f"vevent:occurrence:{occ.id}",
+                version,
+                partial(_single, partial(ical.occurrence_to_event, occ, url=url)),
             )
         )
     return sources
+
+
+def _series_source(calendar: recurrence.SeriesCalendar, since: datetime) -> EventSource:
+    series = calendar.series
+    parts: list[object] = [series.updated_at, series.sequence, series.materialised_until, since]
+    for occ in series.occurrences:
+        agenda = ",".join(str(item.id) for item in occ.agenda_items)
+        parts += [occ.id, occ.updated_at, occ.sequence, occ.status.value, occ.superseded, agenda]
+    return EventSource(
+        f"vevent:series:{series.id}",
+        _digest(*parts),
+        partial(recurrence.feed_events, calendar, since, occurrence_url),
+    )
+
+
+def _single(build: Callable[[], Event | None]) -> list[Event]:
+    event = build()
+    return [] if event is None else [event]
 
 
 def render_events(session: Session, sources: Sequence[EventSource]) -> list[str]:
@@ -389,10 +424,10 @@ def render_events(session: Session, sources: Sequence[EventSource]) -> list[str]
         if hit is not None and hit[0] == source.version:
             texts.append(hit[1])
             continue
-        event = source.build()
-        if event is None:
+        events = source.build()
+        if not events:
             continue
-        text = event.to_ical().decode()
+        text = "".join(event.to_ical().decode() for event in events)
         texts.append(text)
         fresh.append((source, text))
     if fresh:
@@ -443,7 +478,7 @@ def build_series_feed(session: Session, series: MeetingSeries, now: datetime | N
         )
     )
     with force_locale(CALENDAR_LANGUAGE):
-        texts = render_events(session, _occurrence_sources(occurrences))
+        texts = render_events(session, _occurrence_sources(occurrences, window_start(now)))
         calendar = ical.new_calendar(series.title, description=series.description)
     return ical.assemble(calendar, texts)
 
@@ -451,7 +486,7 @@ def build_series_feed(session: Session, series: MeetingSeries, now: datetime | N
 def build_contact_feed(session: Session, contact: Contact, now: datetime | None = None) -> bytes:
     occurrences = _contact_occurrences(session, contact, now)
     with force_locale(CALENDAR_LANGUAGE):
-        texts = render_events(session, _occurrence_sources(occurrences))
+        texts = render_events(session, _occurrence_sources(occurrences, window_start(now)))
         calendar = ical.new_calendar(_("Möten för %(name)s", name=contact.name))
     return ical.assemble(calendar, texts)
 
@@ -465,7 +500,7 @@ def build_region_feed(session: Session, now: datetime | None = None) -> bytes:
     )
     end = start + relativedelta(years=NOTICE_YEARS_AHEAD + 1)
     with force_locale(CALENDAR_LANGUAGE):
-        sources = _occurrence_sources(occurrences) + notices_hook.sources(session, start, end)
+        sources = _occurrence_sources(occurrences, start) + notices_hook.sources(session, start, end)
         texts = render_events(session, sources)
         calendar = ical.new_calendar(
             _("Regionens kalender: möten, servicefönster och releaser"),

@@ -38,7 +38,7 @@ from commsplan.audience.models import AudienceRule
 from commsplan.delivery.models import AddressBounce, OutboxItem
 from commsplan.digests.models import DigestRun
 from commsplan.feeds import invitations
-from commsplan.feeds.models import FeedKind, FeedToken, Invitation
+from commsplan.feeds.models import FeedKind, FeedToken, Invitation, SeriesInvitation
 from commsplan.meetings import services as meetings
 from commsplan.meetings.models import (
     MeetingSeries,
@@ -332,6 +332,15 @@ REFERENCES: list[Reference] = [
     ),
     Reference(
         Contact,
+        SeriesInvitation.contact_id,
+        SeriesInvitation,
+        Effect.detached,
+        _l("Kalenderinbjudningar (adressen finns kvar)"),
+        lambda i: i.email,
+        lambda i: Link("meetings.series_detail", {"series_id": i.series_id}),
+    ),
+    Reference(
+        Contact,
         OutboxItem.contact_id,
         OutboxItem,
         Effect.detached,
@@ -588,7 +597,13 @@ def _held_invitations(session: Session, series_id: int, emails: set[str], now: d
             Invitation.email.in_(sorted(emails)),
         )
     )
-    return session.scalar(stmt) or 0
+    # A series sent as one recurring event is one CANCEL per person.
+    whole = select(func.count()).where(
+        SeriesInvitation.series_id == series_id,
+        SeriesInvitation.cancelled.is_(False),
+        SeriesInvitation.email.in_(sorted(emails)),
+    )
+    return (session.scalar(stmt) or 0) + (session.scalar(whole) or 0)
 
 
 def _live_contact_feeds(session: Session, contact_ids: set[int]) -> int:

@@ -112,6 +112,14 @@ HOLIDAY_CHOICES = [
 _SIMPLE_RULE = re.compile(r"^FREQ=(MONTHLY|WEEKLY)(?:;INTERVAL=(\d+))?;BYDAY=(-1|[1-4])?(MO|TU|WE|TH|FR)$")
 
 
+REMINDER_CHOICES = [
+    ("", _l("Ingen påminnelse")),
+    ("15", _l("15 minuter före")),
+    ("60", _l("1 timme före")),
+    ("1440", _l("1 dag före")),
+]
+
+
 class SeriesForm(MeetingForm):
     title = StringField(_l("Rubrik"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Typ av möte"), choices=KIND_CHOICES, default=MeetingKind.network.value)
@@ -139,6 +147,10 @@ class SeriesForm(MeetingForm):
         _l("När ett möte hamnar på en helgdag"), choices=HOLIDAY_CHOICES, default=HolidayPolicy.skip.value
     )
     july_break = BooleanField(_l("Sommaruppehåll i juli (inga möten i juli)"))
+    # Checked in to_data: a form sent without the field (older pages, scripts) means none.
+    reminder_minutes = SelectField(
+        _l("Påminnelse i kalendern"), choices=REMINDER_CHOICES, default="", validate_choice=False
+    )
     registration_open = BooleanField(_l("Öppen anmälan (informationsmöte)"))
     contacts = MultiCheckboxField(_l("Kontakter"), coerce=int)
     units = MultiCheckboxField(_l("Enheter (alla kontakter på enheten)"), coerce=int)
@@ -164,6 +176,7 @@ class SeriesForm(MeetingForm):
         self.contacts.data = [c.id for c in series.contacts]
         self.units.data = [u.id for u in series.units]
         self.groups.data = [g.id for g in series.groups]
+        self.reminder_minutes.data = str(series.reminder_minutes or "")
         if not series.rrule:
             self.cadence.data = "dates"
             self.explicit_dates.data = "\n".join(series.explicit_dates or [])
@@ -227,10 +240,19 @@ class SeriesForm(MeetingForm):
             holiday_policy=HolidayPolicy(self.holiday_policy.data),
             july_break=self.july_break.data,
             registration_open=self.registration_open.data,
+            reminder_minutes=_reminder(self.reminder_minutes.data),
             contacts=_load(session, Contact, self.contacts.data),
             units=_load(session, Unit, self.units.data),
             groups=_load(session, StakeholderGroup, self.groups.data),
         )
+
+
+def _reminder(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit():
+        raise MeetingError(str(_l("Välj en påminnelse i listan.")), "reminder_minutes")
+    return int(value)
 
 
 def _load(session: Session, model: type, ids: list[int] | None) -> list:

@@ -105,6 +105,8 @@ class MeetingSeries(db.Model):
     holiday_policy: Mapped[HolidayPolicy] = mapped_column(_enum(HolidayPolicy), default=HolidayPolicy.skip)
     july_break: Mapped[bool] = mapped_column(default=False)
     registration_open: Mapped[bool] = mapped_column(default=False)
+    # A calendar reminder (VALARM) this many minutes before each meeting; None: none.
+    reminder_minutes: Mapped[int | None] = mapped_column(Integer)
 
     # Occurrences exist up to this local date; the periodic job rolls it forward daily.
     materialised_until: Mapped[date | None] = mapped_column(Date)

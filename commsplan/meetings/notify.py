@@ -1,4 +1,9 @@
-"""Mail from meetings: the registration confirmation with the meeting as an .ics file.
+"""Mail from meetings: the registration confirmation and its updates as iMIP invitations.
+
+The confirmation carries the meeting as an iTIP REQUEST naming the person who signed up
+as attendee, so calendar programs add it as an invitation; a move is a REQUEST with the
+raised SEQUENCE and a cancellation a CANCEL of the same UID, so the event in their
+calendar follows (one mail per person: the attachment names its reader).
 
 Goes through the durable outbox (``delivery.enqueue``) in the same transaction as the
 registration, so a sign-up and its confirmation are stored together or not at all. Each
@@ -7,10 +12,13 @@ mail is in the language the person chose when signing up.
 
 from __future__ import annotations
 
-from flask import render_template
+from datetime import datetime
+
+from flask import current_app, render_template
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from icalendar import Calendar
+from icalendar.enums import STATUS
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.models import OutgoingMessage
@@ -19,16 +27,31 @@ from commsplan.feeds import ical
 from commsplan.languages import MAIL_LANGUAGES, localised_url, mail_language
 from commsplan.meetings.models import Occurrence, Registration
 from commsplan.meetings.services import agenda_numbers, agenda_with_times
+from commsplan.notices.markup import markdown_to_text, render_markdown
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 # Clock times as each language writes them.
 _TIME_PATTERNS = {"sv": "HH.mm", "en": "HH:mm"}
 
 
-def occurrence_ics(occurrence: Occurrence, url: str | None = None) -> Calendar:
-    """The occurrence as a VCALENDAR (METHOD:PUBLISH) for a mail attachment."""
-    event = ical.occurrence_to_event(occurrence, stamp=utcnow(), url=url)
-    return ical.calendar_of(occurrence.series.title, [event], ical.Method.publish)
+def occurrence_ics(
+    occurrence: Occurrence, registration: Registration, url: str | None = None, *, withdrawn: bool = False
+) -> Calendar:
+    """The occurrence as an iMIP REQUEST to the person signed up, or a CANCEL once it is
+    cancelled or they ``withdrawn`` their sign-up, for a mail attachment."""
+    cancelled = occurrence.is_cancelled or withdrawn
+    event = ical.occurrence_to_event(
+        occurrence,
+        stamp=utcnow(),
+        url=url,
+        attendees=[ical.Person(registration.email, registration.name)],
+        fallback_organiser=ical.sender_person(current_app.config["MAIL_DEFAULT_SENDER"]),
+    )
+    if cancelled:
+        event.status = STATUS.CANCELLED
+        event.sequence = occurrence.sequence + 1 if withdrawn else occurrence.sequence
+    method = ical.Method.cancel if cancelled else ical.Method.request
+    return ical.calendar_of(occurrence.series.title, [event], method)
 
 
 def _time_pattern() -> str:
@@ -38,7 +61,11 @@ def _time_pattern() -> str:
 
 def when(occurrence: Occurrence) -> str:
     """Day and time span in the current locale ("onsdag 6 mars 2024 09.00–10.30")."""
-    start, end = occurrence.start.astimezone(STOCKHOLM), occurrence.end.astimezone(STOCKHOLM)
+    return when_between(occurrence.start, occurrence.end)
+
+
+def when_between(start: datetime, end: datetime) -> str:
+    start, end = start.astimezone(STOCKHOLM), end.astimezone(STOCKHOLM)
     pattern = _time_pattern()
     return f"{format_date(start, 'EEEE d MMMM y')} {format_time(start, pattern)}–{format_time(end, pattern)}"
 
@@ -49,9 +76,9 @@ def short_when(occurrence: Occurrence) -> str:
     return f"{start:%Y-%m-%d} {format_time(start, _time_pattern())}"
 
 
-def _ics_attachment(occurrence: Occurrence, meeting_url: str) -> dict[str, str]:
-    """The meeting as a plain calendar file (METHOD:PUBLISH) for people who signed up."""
-    return ical.mail_attachment(occurrence_ics(occurrence, meeting_url), "mote.ics")
+def _ics_attachment(occurrence: Occurrence, registration: Registration, meeting_url: str) -> dict[str, str]:
+    """The meeting as an iMIP invitation (or cancellation) to one person who signed up."""
+    return ical.mail_attachment(occurrence_ics(occurrence, registration, meeting_url), "mote.ics")
 
 
 def queue_confirmation(
@@ -73,6 +100,8 @@ def queue_confirmation(
             "numbers": agenda_numbers(occurrence),
             "meeting_url": meeting_url,
             "cancel_url": cancel_url,
+            "notes_html": render_markdown(occurrence.practical_notes) if occurrence.practical_notes else "",
+            "notes_text": markdown_to_text(occurrence.practical_notes),
         }
         message = OutgoingMessage(
             kind="registration",
@@ -82,7 +111,7 @@ def queue_confirmation(
             text_body=render_template("email/meetings/registration_confirmation.txt", **context),
             html_body=render_template("email/meetings/registration_confirmation.html", **context),
             headers={},
-            attachments=[_ics_attachment(occurrence, meeting_url)],
+            attachments=[_ics_attachment(occurrence, registration, meeting_url)],
             source_type="occurrence",
             source_id=occurrence.id,
         )
@@ -92,13 +121,18 @@ def queue_confirmation(
 
 
 def queue_registrant_update(
-    session: Session, occurrence: Occurrence, *, meeting_url: str, cancel_urls: dict[int, str]
+    session: Session,
+    occurrence: Occurrence,
+    *,
+    meeting_url: str,
+    cancel_urls: dict[int, str],
+    previous: tuple[datetime, datetime] | None = None,
 ) -> int:
     """Tell everyone signed up that the meeting moved or was cancelled, with the new .ics.
 
-    One message per language, each rendered once. The attachment keeps the UID and
-    carries the raised SEQUENCE, so a calendar program that imported the confirmation
-    updates (or cancels) the same event.
+    One mail per person: the attachment is an iMIP REQUEST (or CANCEL) naming them as
+    attendee, with the confirmation's UID and the raised SEQUENCE, so their calendar
+    program updates (or removes) the event it added from the confirmation.
     """
     registrations = list(occurrence.registrations)
     if not registrations:
@@ -119,36 +153,74 @@ def queue_registrant_update(
                 "when": when(occurrence),
                 "cancelled": cancelled,
                 "meeting_url": page_url,
+                # "moved from … to …" when the time changed (``previous``: the old start, end).
+                "moved_from": when_between(*previous)
+                if previous and not cancelled and previous != (occurrence.start, occurrence.end)
+                else "",
             }
             subject = (
                 _("Inställt: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])
                 if cancelled
                 else _("Ändrad tid: %(title)s %(day)s", title=occurrence.series.title, day=context["when"])
             )
-            message = OutgoingMessage(
-                kind="registration_update",
-                subject=subject,
-                text_body=render_template("email/meetings/registration_update.txt", **context),
-                html_body=render_template("email/meetings/registration_update.html", **context),
-                headers={},
-                attachments=[_ics_attachment(occurrence, page_url)],
-                source_type="occurrence",
-                source_id=occurrence.id,
-            )
-        queued += enqueue(
-            session,
-            message,
-            [
-                Addressee(
-                    email=reg.email,
-                    name=reg.name,
-                    personalisation={
-                        "name": reg.name,
-                        "cancel_url": localised_url(cancel_urls.get(reg.id, meeting_url), language),
-                    },
-                    reason=reason,
+            text_body = render_template("email/meetings/registration_update.txt", **context)
+            html_body = render_template("email/meetings/registration_update.html", **context)
+            for reg in readers:
+                message = OutgoingMessage(
+                    kind="registration_update",
+                    subject=subject,
+                    text_body=text_body,
+                    html_body=html_body,
+                    headers={},
+                    attachments=[_ics_attachment(occurrence, reg, page_url)],
+                    source_type="occurrence",
+                    source_id=occurrence.id,
                 )
-                for reg in readers
-            ],
-        )
+                queued += enqueue(
+                    session,
+                    message,
+                    [
+                        Addressee(
+                            email=reg.email,
+                            name=reg.name,
+                            personalisation={
+                                "name": reg.name,
+                                "cancel_url": localised_url(cancel_urls.get(reg.id, meeting_url), language),
+                            },
+                            reason=reason,
+                        )
+                    ],
+                )
     return queued
+
+
+def queue_withdrawal(session: Session, registration: Registration, *, meeting_url: str) -> int:
+    """Confirm that someone cancelled their sign-up, with an iMIP CANCEL so the event the
+    confirmation put in their calendar goes away; the caller commits."""
+    occurrence = registration.occurrence
+    language = mail_language(registration.language)
+    meeting_url = localised_url(meeting_url, language)
+    with force_locale(language):
+        context = {
+            "lang": language,
+            "registration": registration,
+            "occ": occurrence,
+            "series": occurrence.series,
+            "when": when(occurrence),
+            "meeting_url": meeting_url,
+        }
+        calendar = occurrence_ics(occurrence, registration, meeting_url, withdrawn=True)
+        message = OutgoingMessage(
+            kind="registration_withdrawn",
+            subject=_("Avanmäld: %(title)s %(day)s", title=occurrence.series.title, day=context["when"]),
+            text_body=render_template("email/meetings/registration_withdrawn.txt", **context),
+            html_body=render_template("email/meetings/registration_withdrawn.html", **context),
+            headers={},
+            attachments=[ical.mail_attachment(calendar, "mote.ics")],
+            source_type="occurrence",
+            source_id=occurrence.id,
+        )
+        reason = _("avanmälan från möte")
+    return enqueue(
+        session, message, [Addressee(email=registration.email, name=registration.name, reason=reason)]
+    )

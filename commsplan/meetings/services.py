@@ -35,6 +35,7 @@ from commsplan.plan.models import Contact, StakeholderGroup, Unit, contact_stake
 from commsplan.timeutil import utcnow
 
 HORIZON_MONTHS = 24
+MAX_REMINDER_MINUTES = 7 * 24 * 60
 # Slots that imply a time of day are ours to set (start_time), so the rule may not carry one.
 _FORBIDDEN_RULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART")
 _ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
@@ -231,6 +232,8 @@ class RegenerationResult:
     superseded: list[Occurrence] = field(default_factory=list)
     # Future occurrences whose time, place, link or status a participant would notice changed.
     affected: list[Occurrence] = field(default_factory=list)
+    # Start and end of each affected occurrence before the change (for "moved from … to …").
+    previous: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
 
 
 def _visible(occ: Occurrence) -> tuple[object, ...]:
@@ -334,6 +337,7 @@ SHOWN_FIELDS = (
     "organiser_email",
     "start_time",
     "duration_minutes",
+    "reminder_minutes",
 )
 CADENCE_FIELDS = ("rrule", "explicit_dates", "starts_on", "holiday_policy", "july_break")
 OTHER_FIELDS = ("kind", "registration_open")
@@ -356,6 +360,7 @@ class SeriesData:
     holiday_policy: HolidayPolicy = HolidayPolicy.skip
     july_break: bool = False
     registration_open: bool = False
+    reminder_minutes: int | None = None
     contacts: Sequence[Contact] = ()
     units: Sequence[Unit] = ()
     groups: Sequence[StakeholderGroup] = ()
@@ -378,6 +383,8 @@ def _validate(data: SeriesData) -> None:
             ),
             "starts_on",
         )
+    if data.reminder_minutes is not None and not 0 < data.reminder_minutes <= MAX_REMINDER_MINUTES:
+        raise MeetingError(_("En påminnelse kan ligga högst en vecka före mötet."), "reminder_minutes")
     if data.rrule:
         data.rrule = normalise_rrule(data.rrule)
     if data.explicit_dates:
@@ -422,21 +429,13 @@ def update_series(
     visible_before = {occ.id: _visible(occ) for occ in series.occurrences if occ.start >= now}
     before_shown = {name: getattr(series, name) for name in SHOWN_FIELDS}
     before_cadence = {name: getattr(series, name) for name in CADENCE_FIELDS}
-    before_people = (
-        {c.id for c in series.contacts},
-        {u.id for u in series.units},
-        {g.id for g in series.groups},
-    )
     _apply(series, data)
-    after_people = (
-        {c.id for c in series.contacts},
-        {u.id for u in series.units},
-        {g.id for g in series.groups},
-    )
     shown_changed = before_shown != {name: getattr(series, name) for name in SHOWN_FIELDS}
     cadence_changed = before_cadence != {name: getattr(series, name) for name in CADENCE_FIELDS}
     bumped: set[int] = set()
-    if shown_changed or cadence_changed or before_people != after_people:
+    # Who takes part is not in anyone's calendar event (each invitation names only its
+    # own attendee): a new or removed participant changes nothing for the others.
+    if shown_changed or cadence_changed:
         series.sequence += 1
         for occ in series.occurrences:
             if occ.start >= now:
@@ -448,6 +447,9 @@ def update_series(
         for occ in series.occurrences
         if occ.id in visible_before and _visible(occ) != visible_before[occ.id]
     ]
+    result.previous = {
+        occ.id: (visible_before[occ.id][0], visible_before[occ.id][1]) for occ in result.affected
+    }
     return result
 
 

@@ -78,15 +78,20 @@ def _occurrence_or_404(occurrence_id: int) -> Occurrence:
     return db.get_or_404(Occurrence, occurrence_id)
 
 
-def _announce(occurrences: list[Occurrence]) -> None:
+def _announce(
+    occurrences: list[Occurrence], previous: dict[int, tuple[datetime, datetime]] | None = None
+) -> None:
     """Tell invited participants (iMIP update/cancel) and people signed up about changed
     occurrences, in the caller's transaction."""
     invitations.send_updates(db.session, occurrences)
-    _notify_registrants(occurrences)
+    _notify_registrants(occurrences, previous)
 
 
-def _notify_registrants(occurrences: list[Occurrence]) -> None:
-    """Mail the people signed up to these (moved or cancelled) occurrences; caller commits."""
+def _notify_registrants(
+    occurrences: list[Occurrence], previous: dict[int, tuple[datetime, datetime]] | None = None
+) -> None:
+    """Mail the people signed up to these (moved or cancelled) occurrences; caller commits.
+    ``previous``: occurrence id -> its start and end before the change."""
     base = current_app.config["BASE_URL"]
     for occ in occurrences:
         if not occ.registrations or occ.end < utcnow():
@@ -95,6 +100,7 @@ def _notify_registrants(occurrences: list[Occurrence]) -> None:
             db.session,
             occ,
             meeting_url=links.public_occurrence_url(occ),
+            previous=(previous or {}).get(occ.id),
             cancel_urls={
                 reg.id: base + url_for("meetings.registration_cancel", token=reg.token)
                 for reg in occ.registrations
@@ -123,7 +129,7 @@ def _save_series(form: SeriesForm, series: MeetingSeries | None):  # type: ignor
             # Invitees hold every future occurrence (new title or description too);
             # people signed up only hear about time, place or status.
             invitations.send_series_updates(db.session, series)
-            _notify_registrants(result.affected)
+            _notify_registrants(result.affected, result.previous)
     except MeetingError as error:
         db.session.rollback()
         # Before anything reads form.errors: WTForms caches it on first access.
@@ -232,6 +238,7 @@ def occurrence_move(occurrence_id: int):
     if form.validate_on_submit():
         start = datetime.combine(form.day.data, form.start_time.data, tzinfo=STOCKHOLM)
         end = datetime.combine(form.day.data, form.end_time.data, tzinfo=STOCKHOLM)
+        before = {occurrence.id: (occurrence.start, occurrence.end)}
         try:
             services.move_occurrence(
                 db.session,
@@ -247,7 +254,7 @@ def occurrence_move(occurrence_id: int):
             target = form[error.field] if error.field and error.field in form else form.end_time
             target.errors = [*target.errors, str(error)]
         else:
-            _announce([occurrence])
+            _announce([occurrence], before)
             db.session.commit()
             flash(_("Mötet är flyttat till %(day)s.", day=_day(occurrence.start)), "success")
             return redirect(url_for("meetings.occurrence_detail", occurrence_id=occurrence.id))
@@ -490,6 +497,10 @@ def registration_cancel(token: str):
     occurrence = registration.occurrence
     form = ConfirmForm()
     if form.validate_on_submit():
+        if occurrence.end >= utcnow():
+            notify.queue_withdrawal(
+                db.session, registration, meeting_url=links.public_occurrence_url(occurrence)
+            )
         services.cancel_registration(db.session, registration)
         db.session.commit()
         return render_template("meetings/registration_cancelled.html", occ=occurrence, missing=False)

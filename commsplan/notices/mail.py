@@ -1,16 +1,17 @@
 """Notice mail: rendered once per message from templates, personalised by the sender.
 
 Every recipient gets their own copy with its own ``Message-ID`` (chosen by the outbox).
-Threading uses a stable per-notice root id in ``References`` (and ``In-Reply-To`` for
-everything after the first mail): mail clients group on it even though no mail carries
-it as its own ``Message-ID``.
+Threading: every mail about one notice has the same subject stem ("Driftstörning:
+<title>"), and each later mail to a recipient names the ``Message-ID`` of the first mail
+that recipient got about the notice in ``References`` and ``In-Reply-To`` (filled in per
+recipient, ``%%thread_root%%``): Gmail threads only on a References id it has seen.
+``Thread-Topic`` carries the stem for Outlook's conversations.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime
 from flask import current_app
@@ -50,11 +51,6 @@ def format_local(value: datetime | None, language: str = DEFAULT_LANGUAGE) -> st
     return format_datetime(value, pattern, tzinfo=STOCKHOLM, locale=language)
 
 
-def thread_id(notice: Notice) -> str:
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "commsplan.invalid"
-    return f"<notice-{notice.uid}@{host}>"
-
-
 def title_in(notice: Notice, language: str) -> str:
     """The coordinator's title as written, or its English version for English readers."""
     if language == "en" and notice.title_en.strip():
@@ -68,12 +64,17 @@ def body_in(notice: Notice, language: str) -> str:
     return notice.body_markdown
 
 
-def subject_for(notice: Notice, event: UpdateKind, language: str = DEFAULT_LANGUAGE) -> str:
-    """``[prefix – ]<kind>: <title>``, in the current locale; a title that already starts
-    with the kind ("Release 2.3 av …") is not prefixed with it a second time."""
+def subject_stem(notice: Notice, language: str = DEFAULT_LANGUAGE) -> str:
+    """``<kind>: <title>``, the same in every mail about the notice; a title that already
+    starts with the kind ("Release 2.3 av …") is not prefixed with it a second time."""
     title = title_in(notice, language)
     kind = str(KIND_LABELS[notice.kind])
-    base = title if title.lower().startswith(kind.lower()) else f"{kind}: {title}"
+    return one_line(title if title.lower().startswith(kind.lower()) else f"{kind}: {title}")
+
+
+def subject_for(notice: Notice, event: UpdateKind, language: str = DEFAULT_LANGUAGE) -> str:
+    """``[prefix – ]<stem>``, in the current locale."""
+    base = subject_stem(notice, language)
     prefix = SUBJECT_PREFIXES.get(event)
     return one_line(f"{prefix} – {base}" if prefix else base)
 
@@ -111,10 +112,7 @@ def build_message(
     readers, ``%%preferences_url%%`` (and the one-click ``unsubscribe_url`` of the
     List-Unsubscribe header) are filled in per recipient."""
     language = mail_language(language)
-    root = thread_id(notice)
-    headers = {"References": root}
-    if event is not UpdateKind.published:
-        headers["In-Reply-To"] = root
+    headers = {"References": "%%thread_root%%", "In-Reply-To": "%%thread_root%%"}
     # Straight from the Jinja environment: mail is rendered by the worker and the CLI too,
     # outside any request, so the page context processors (CSRF forms …) must not run.
     env = current_app.jinja_env
@@ -144,6 +142,7 @@ def build_message(
             "preferences_url": "%%preferences_url%%",
         }
         subject = subject_for(notice, event, language)
+        headers["Thread-Topic"] = subject_stem(notice, language)
         text_body = env.get_template("email/notices/notice.txt").render(**context)
         html_body = env.get_template("email/notices/notice.html").render(**context)
         attachment = window_attachment(notice, event, language)

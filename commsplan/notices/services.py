@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from commsplan.audience.services import ListEdit, NoticeScope, ResolvedRecipient, included, resolve
 from commsplan.auth.models import User
+from commsplan.delivery.models import OutboxItem, OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.languages import DEFAULT_LANGUAGE, MAIL_LANGUAGES, contact_languages
 from commsplan.notices.checks import run_publish_checks
@@ -259,14 +260,32 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 # --- sending -----------------------------------------------------------------------------
 
 
-def _addressees(links: Any, people: list[ResolvedRecipient]) -> Any:
-    """``links`` personalises each copy: notice_mail_links() of the notice, made once."""
+def thread_roots(session: Session, notice: Notice) -> dict[str, str]:
+    """Address (lower-case) -> the Message-ID of the first mail it was sent about ``notice``."""
+    rows = session.execute(
+        select(OutboxItem.to_address, OutboxItem.message_id_header)
+        .join(OutgoingMessage, OutgoingMessage.id == OutboxItem.message_id)
+        .where(OutgoingMessage.source_type == "notice", OutgoingMessage.source_id == notice.id)
+        .order_by(OutboxItem.id)
+    )
+    roots: dict[str, str] = {}
+    for address, message_id in rows:
+        roots.setdefault(address.lower(), message_id)
+    return roots
+
+
+def _addressees(links: Any, people: list[ResolvedRecipient], roots: dict[str, str]) -> Any:
+    """``links`` personalises each copy (notice_mail_links() of the notice, made once);
+    later mail threads under the first one this person got (none: it is the first)."""
     for person in people:
         yield Addressee(
             email=person.email,
             name=person.name,
             contact_id=person.contact_id,
-            personalisation=links(person.contact_id, person.email),
+            personalisation={
+                **links(person.contact_id, person.email),
+                "thread_root": roots.get(person.email.lower(), ""),
+            },
             reason="; ".join(person.reasons)[:500],
         )
 
@@ -286,11 +305,12 @@ def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpd
     session.flush()
     people = included(recipients(session, notice))
     links = notice_mail_links(session, notice.kind, [s.id for s in notice.services], notice.severity)
+    roots = thread_roots(session, notice)
     count = 0
     for language, readers in _by_language(session, people).items():
         if readers or language == DEFAULT_LANGUAGE:
             message = build_message(notice, event, update, language)
-            count += enqueue(session, message, _addressees(links, readers))
+            count += enqueue(session, message, _addressees(links, readers, roots))
     if update is not None:
         update.sent = True
         update.recipient_count = count

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from commsplan.auth.models import Role
 from commsplan.delivery.services import drain
 from commsplan.feeds import invitations
-from commsplan.feeds.models import FeedKind, FeedToken, Invitation
+from commsplan.feeds.models import FeedKind, FeedToken, Invitation, SeriesInvitation
 from commsplan.meetings import services
 from commsplan.meetings.demo import load_meetings_demo
 from commsplan.meetings.models import MeetingSeries
@@ -34,9 +34,15 @@ def _calendars(outbox, address):
 
 
 def _held(session, series):
-    """(address, event UID) of every future occurrence a participant's calendar holds."""
+    """(address, event UID) of every future event a participant's calendar holds: the
+    recurring event of a rule series, or each occurrence of a series of dates."""
     now = utcnow()
-    return {
+    whole = {
+        (row.email, series.uid)
+        for row in session.scalars(select(SeriesInvitation).where(SeriesInvitation.series_id == series.id))
+        if not row.cancelled
+    }
+    return whole | {
         (inv.email, occ.uid)
         for occ in series.occurrences
         if occ.end >= now
@@ -81,6 +87,7 @@ def test_deleting_the_network_group_cancels_the_five_invitations(app, client, au
             cancelled.add((email, calendar.vevent.uid.value))
     assert cancelled == held
     assert all(inv.cancelled for inv in session.scalars(select(Invitation)))
+    assert all(row.cancelled for row in session.scalars(select(SeriesInvitation)))
 
 
 def _directly_invited(app, session, outbox):

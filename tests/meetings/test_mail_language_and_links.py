@@ -114,10 +114,11 @@ def test_english_contact_gets_english_invitation_and_cancel(app, client, auth, s
     session.commit()
     drain(app, connections=1)
     [invite] = outbox.to("member@example.org")[:1]
-    assert invite["Subject"].startswith("Invitation: Nätverket Invånartjänster")
-    assert invite["Subject"].endswith(":00")  # English clock time
+    # One invitation to the whole series, which a rule expresses.
+    assert invite["Subject"] == "Invitation: Nätverket Invånartjänster (meeting series)"
     html = invite.get_body(("html",)).get_content()
-    assert '<html lang="en">' in html and "You are invited" in html and "More information" in html
+    assert '<html lang="en">' in html and "You are invited" in html and "Upcoming meetings" in html
+    assert "13:00" in html  # English clock time
 
     outbox.clear()
     occ = services.upcoming(series)[0]
@@ -126,7 +127,7 @@ def test_english_contact_gets_english_invitation_and_cancel(app, client, auth, s
     drain(app, connections=1)
     [cancel] = outbox.to("member@example.org")
     assert cancel["Subject"].startswith("Cancelled: Nätverket Invånartjänster")
-    assert "The meeting is cancelled." in cancel.get_body(("plain",)).get_content()
+    assert "These meetings of the series are cancelled:" in cancel.get_body(("plain",)).get_content()
 
 
 def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, session, outbox):

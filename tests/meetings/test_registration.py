@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import vobject
 from sqlalchemy import func, select
 
+from commsplan.auth.models import Role
 from commsplan.delivery.models import OutboxItem
 from commsplan.delivery.services import drain
-from commsplan.meetings import services
+from commsplan.meetings import notify, services
 from commsplan.meetings.models import Registration
 from commsplan.meetings.services import SeriesData
 from commsplan.timeutil import utcnow
@@ -192,3 +193,87 @@ def test_series_change_mails_registrants_of_changed_occurrences_only(app, client
     drain(app, connections=1)
     [mail] = outbox.to("anna@example.org")
     assert "Stora salen" in mail.get_body(("plain",)).get_content()
+
+
+def _invitation(mail):
+    """The iMIP part: method from the content type, and the parsed calendar."""
+    [part] = [p for p in mail.iter_attachments() if p.get_filename() == "mote.ics"]
+    return part.get_param("method"), vobject.readOne(part.get_content())
+
+
+def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth, session, outbox):
+    occ = services.upcoming(_series(session))[0]
+    services.update_occurrence_details(
+        session,
+        occ,
+        practical_notes="- Ta med **dator**\n- Laddare",
+        material_url="",
+        minutes_url="",
+        minutes_markdown="",
+    )
+    session.commit()
+    old_when = notify.when(occ)
+    assert _sign_up(client, occ).status_code == 200
+    assert _sign_up(client, occ, email="bo@example.org", name="Bo").status_code == 200
+    drain(app, connections=1)
+    confirmation = outbox.to("anna.andersson@example.org")[0]
+    html = confirmation.get_body(("html",)).get_content()
+    # The notice mails' layout, and the practical notes as a real list.
+    assert "font-family: sans-serif" in html
+    assert "<li>Ta med <strong>dator</strong></li>" in html and "<li>Laddare</li>" in html
+    assert "**" not in confirmation.get_body(("plain",)).get_content()
+    method, calendar = _invitation(confirmation)
+    # An invitation, not a file that changes nothing unless opened.
+    assert method == "REQUEST" and calendar.method.value == "REQUEST"
+    assert [a.value for a in calendar.vevent.attendee_list] == ["mailto:anna.andersson@example.org"]
+    assert calendar.vevent.organizer.value == "mailto:1177etjanster@example.org"
+    first_sequence = int(calendar.vevent.sequence.value)
+
+    outbox.clear()
+    auth.login(Role.coordinator)
+    day = occ.start.astimezone(STOCKHOLM).date() + timedelta(days=1)
+    client.post(
+        f"/meetings/occurrences/{occ.id}/move",
+        data={"day": day.isoformat(), "start_time": "10:00", "end_time": "12:00"},
+    )
+    drain(app, connections=1)
+    for address in ("anna.andersson@example.org", "bo@example.org"):
+        [mail] = outbox.to(address)
+        method, calendar = _invitation(mail)
+        assert method == "REQUEST"
+        assert [a.value for a in calendar.vevent.attendee_list] == [f"mailto:{address}"]
+        assert calendar.vevent.uid.value == occ.uid
+        assert int(calendar.vevent.sequence.value) > first_sequence
+        assert calendar.vevent.dtstart.value.astimezone(STOCKHOLM).date() == day
+        # The mail says which date moved from what to what.
+        session.refresh(occ)
+        moved = f"Mötet flyttas från {old_when} till {notify.when(occ)}."
+        assert moved in mail.get_body(("plain",)).get_content()
+        assert moved in mail.get_body(("html",)).get_content()
+        assert "font-family: sans-serif" in mail.get_body(("html",)).get_content()
+
+    outbox.clear()
+    assert client.post(f"/meetings/occurrences/{occ.id}/cancel").status_code == 302
+    drain(app, connections=1)
+    method, calendar = _invitation(outbox.to("bo@example.org")[0])
+    assert method == "CANCEL" and calendar.vevent.status.value == "CANCELLED"
+    assert calendar.vevent.uid.value == occ.uid
+
+
+def test_cancelling_a_sign_up_removes_the_meeting_from_the_calendar(app, client, session, outbox):
+    occ = services.upcoming(_series(session))[0]
+    assert _sign_up(client, occ).status_code == 200
+    drain(app, connections=1)
+    text = outbox.messages[0].get_body(("plain",)).get_content()
+    path = re.search(r"https?://\S+/meetings/registration/\S+", text).group(0).split("example.org", 1)[1]
+    _method, confirmation = _invitation(outbox.messages[0])
+    outbox.clear()
+
+    assert client.post(path).status_code == 200
+    drain(app, connections=1)
+    [mail] = outbox.to("anna.andersson@example.org")
+    method, calendar = _invitation(mail)
+    assert method == "CANCEL" and calendar.vevent.status.value == "CANCELLED"
+    assert calendar.vevent.uid.value == confirmation.vevent.uid.value
+    assert int(calendar.vevent.sequence.value) > int(confirmation.vevent.sequence.value)
+    assert "avanmäld" in mail.get_body(("plain",)).get_content()

@@ -38,8 +38,9 @@ def test_published_outage_arrives_with_prefix_parts_and_links(session, runner, o
     link = f"https://commsplan.example.org/status/{notice.uid}"
     assert link in text and link in html
     assert "Berörda e-tjänster: Journalen" in text
-    assert mail["References"] == f"<notice-{notice.uid}@commsplan.example.org>"
-    assert mail["In-Reply-To"] is None
+    # The first mail about a notice starts the thread: nothing to refer to.
+    assert mail["References"] is None and mail["In-Reply-To"] is None
+    assert mail["Thread-Topic"] == "Driftstörning: Journalen går inte att nå"
     # Duty mail (both are on the list because of the plan) links to the person's own
     # preferences page, never to a global unsubscribe: no List-Unsubscribe header.
     assert "https://commsplan.example.org/preferences/" in text
@@ -71,10 +72,18 @@ def test_updates_thread_under_the_first_mail(session, runner, outbox):
         "Driftstörning: Journalen går inte att nå",
         "Uppdatering – Driftstörning: Journalen går inte att nå",
     ]
-    root = f"<notice-{notice.uid}@commsplan.example.org>"
+    # Later mails refer to the Message-ID the first mail to this reader really carried.
+    first = next(m for m in mails if m["Subject"].startswith("Driftstörning"))
+    root = first["Message-ID"]
+    for later in (m for m in mails if m is not first):
+        assert later["In-Reply-To"] == root
+        assert str(later["References"]).split()[0] == root
+        assert later["Thread-Topic"] == "Driftstörning: Journalen går inte att nå"
+    others = outbox.to("strateg@example.org")
+    assert {str(m["In-Reply-To"]) for m in others if m["In-Reply-To"]} == {
+        next(m for m in others if m["Subject"].startswith("Driftstörning"))["Message-ID"]
+    }
     update = next(m for m in mails if m["Subject"].startswith("Uppdatering"))
-    assert update["In-Reply-To"] == root
-    assert root in update["References"]
     assert "Orsaken är hittad." in update.get_body(("plain",)).get_content()
     assert "Orsaken är identifierad" in update.get_body(("plain",)).get_content()
     assert len({m["Message-ID"] for m in mails}) == 3
