@@ -38,6 +38,7 @@ KIND_LABELS = {
     MessageKind.invitation_cancel: _l("Inställt möte"),
     MessageKind.registration: _l("Anmälan"),
     MessageKind.registration_update: _l("Ändrad anmälan"),
+    MessageKind.registration_confirm: _l("Bekräftelselänk för anmälan"),
 }
 # Where the thing a message is about is shown: source_type → (endpoint, id argument).
 SOURCE_PAGES = {

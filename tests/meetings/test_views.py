@@ -247,8 +247,8 @@ def test_agenda_times_follow_a_moved_meeting(session):
 def test_participant_list_and_csv(client, auth, session):
     series = _series(session)
     occ = services.upcoming(series)[0]
-    services.register(session, occ, "Anna Andersson", "Anna@Example.org", "Region Uppsala")
-    services.register(session, occ, "=HYPERLINK()", "b@example.org", "")
+    factories.make_registration(session, occ, "Anna Andersson", "Anna@Example.org", "Region Uppsala")
+    factories.make_registration(session, occ, "=HYPERLINK()", "b@example.org", "")
     session.commit()
     auth.login(Role.viewer)
     page = client.get(f"/meetings/occurrences/{occ.id}").get_data(as_text=True)
@@ -269,7 +269,7 @@ def test_participant_list_and_csv(client, auth, session):
 
 def test_delete_series_with_registrations_is_blocked(client, auth, session):
     series = _series(session)
-    services.register(session, services.upcoming(series)[0], "A", "a@example.org")
+    factories.make_registration(session, services.upcoming(series)[0], "A", "a@example.org")
     session.commit()
     auth.login(Role.coordinator)
     page = client.get(f"/meetings/{series.id}/delete").get_data(as_text=True)
