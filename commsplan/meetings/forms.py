@@ -8,7 +8,6 @@ from functools import cache
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import (
@@ -31,6 +30,7 @@ from wtforms.i18n import get_translations
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from commsplan.forms import BaseForm
 from commsplan.languages import mail_language
 from commsplan.meetings.models import HolidayPolicy, MeetingKind, MeetingSeries
 from commsplan.meetings.services import (
@@ -56,7 +56,7 @@ def _translations_for(language: str) -> object:
     return get_translations([language])
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(BaseForm):
     class Meta:
         get_translations = _builtin_translations
 
