@@ -112,6 +112,10 @@ def test_invalid_series_form_is_400_and_stores_nothing(client, auth, session):
     assert response.status_code == 400
     response = client.post("/meetings/new", data=_form(starts_on="0001-01-01"))
     assert response.status_code == 400
+    # The app-wide date bound (commsplan.inputs) answers before the series' own.
+    assert 'href="#starts_on">Första datum: Ange ett datum mellan' in response.get_data(as_text=True)
+    response = client.post("/meetings/new", data=_form(starts_on="2150-01-01"))
+    assert response.status_code == 400
     assert 'href="#starts_on">Första datum: Första datum ska ligga mellan' in response.get_data(as_text=True)
     response = client.post("/meetings/new", data=_form(title="", online_url="not a url"))
     assert response.status_code == 400
@@ -162,6 +166,12 @@ def test_move_and_cancel_one_occurrence(client, auth, session):
     response = client.post(
         f"/meetings/occurrences/{second.id}/move",
         data={"day": "0001-01-01", "start_time": "00:30", "end_time": "01:00"},
+    )
+    assert response.status_code == 400
+    assert "Ange ett datum mellan" in response.get_data(as_text=True)  # commsplan.inputs
+    response = client.post(
+        f"/meetings/occurrences/{second.id}/move",
+        data={"day": "2150-01-01", "start_time": "00:30", "end_time": "01:00"},
     )
     assert response.status_code == 400
     assert "Datumet ska ligga mellan" in response.get_data(as_text=True)
