@@ -12,6 +12,7 @@ VTIMEZONE, so a meeting at 10:00 stays at 10:00 local on both sides of a DST cha
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,7 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, Timezone, vCalAddress
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 from icalendar.enums import STATUS, TRANSP
 
 from commsplan.timeutil import STOCKHOLM
@@ -53,6 +54,29 @@ RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
 END:STANDARD
 END:VTIMEZONE
 """
+
+
+# Control characters no calendar text may hold (NUL …); tab and line breaks are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean(value: object) -> str:
+    """A text value as a calendar holds it: control characters dropped, every kind of line
+    break (CRLF, CR, vertical tab …) written as one LF, which icalendar escapes as ``\\n``."""
+    return _CONTROL.sub("", "\n".join(str(value).splitlines()))
+
+
+def text(value: object) -> vText:
+    """The one way a text value enters a calendar. ``vText`` is what makes icalendar
+    escape it: a plain ``str`` in a property it does not know (X-WR-CALDESC) is written
+    raw, and a line break in it made the whole feed a 500."""
+    return vText(clean(value))
+
+
+def param(value: object) -> str:
+    """A parameter value (CN=): one line, no double quote (RFC 5545 cannot escape it) and
+    no caret (icalendar escapes it the RFC 6868 way, which not every client reads back)."""
+    return " ".join(clean(value).replace('"', "'").replace("^", "").split())
 
 
 class Method(enum.Enum):
@@ -106,11 +130,11 @@ def new_calendar(name: str, method: Method = Method.publish, description: str = 
     # Calendar.new adds a random UID; a feed must render the same bytes for the same data.
     calendar.pop("UID", None)
     if method is Method.publish:
-        calendar.add("NAME", name)
-        calendar.add("X-WR-CALNAME", name)  # the name Apple, Google and Outlook read
+        calendar.add("NAME", text(name))
+        calendar.add("X-WR-CALNAME", text(name))  # the name Apple, Google and Outlook read
         calendar.add("X-WR-TIMEZONE", TZID)
         if description:
-            calendar.add("X-WR-CALDESC", description)
+            calendar.add("X-WR-CALDESC", text(description))
         # Polite poll interval for subscribers (RFC 7986 and the Microsoft extension).
         calendar.add("REFRESH-INTERVAL", timedelta(hours=1), parameters={"VALUE": "DURATION"})
         calendar.add("X-PUBLISHED-TTL", "PT1H")
@@ -132,7 +156,7 @@ def _local(value: datetime) -> datetime:
 
 
 def _address(person: Person, **params: str | bool) -> vCalAddress:
-    return vCalAddress.new(person.email, cn=person.name or None, **params)  # type: ignore[arg-type]
+    return vCalAddress.new(person.email, cn=param(person.name) or None, **params)  # type: ignore[arg-type]
 
 
 def _hhmm(value: datetime) -> str:
@@ -208,9 +232,9 @@ def occurrence_to_event(
         stamp=stamp or occ.updated_at,
         start=_local(occ.start),
         end=_local(occ.end),
-        summary=_("Inställt: %(title)s", title=title) if cancelled else title,
-        description=occurrence_description(occ, url) or None,
-        location=occ.effective_location or occ.effective_online_url or None,
+        summary=text(_("Inställt: %(title)s", title=title) if cancelled else title),
+        description=text(occurrence_description(occ, url)) or None,
+        location=text(occ.effective_location or occ.effective_online_url) or None,
         sequence=occ.sequence,
         status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
         last_modified=occ.updated_at,
@@ -284,8 +308,8 @@ def notice_to_event(
         stamp=notice.updated_at,
         start=start,
         end=end,
-        summary=title,
-        description=description or None,
+        summary=text(title),
+        description=text(description) or None,
         sequence=notice.sequence,
         status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
         last_modified=notice.updated_at,
