@@ -9,8 +9,9 @@ from typing import Any, cast
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations
 from wtforms import Field, FieldList, Form, FormField, HiddenField
+from wtforms.validators import ValidationError
 
-from commsplan.inputs import date_problem, integer_problem, text_problem
+from commsplan.inputs import WEB, date_problem, integer_problem, text_problem, url_problem
 
 
 def _value_problem(value: object) -> str | None:
@@ -56,6 +57,21 @@ class _InputChecks:
         for field, message in problems:
             field.errors = [*field.errors, message]
         return False
+
+
+class WebAddress:
+    """The validator of every link field: http(s) (and mailto: where ``schemes`` says so),
+    checked by ``commsplan.inputs.url_problem`` like the API's ``WebAddress`` field.
+    WTForms' ``URL()`` let ``javascript://x/%0Aalert(1)`` through."""
+
+    def __init__(self, schemes: tuple[str, ...] = WEB) -> None:
+        self.schemes = schemes
+
+    def __call__(self, form: Form, field: Field) -> None:
+        value = (field.data or "").strip()
+        field.data = value
+        if problem := url_problem(value, self.schemes):
+            raise ValidationError(problem)
 
 
 class BaseForm(_InputChecks, FlaskForm):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -38,6 +39,17 @@ _WHOLE_NUMBER = re.compile(r"[+-]?\d{1,12}")
 TEXT_MESSAGE = _l("Texten innehåller otillåtna tecken (till exempel NUL). Ta bort dem och försök igen.")
 INTEGER_MESSAGE = _l("Ange ett heltal mellan %(low)s och %(high)s.")
 DATE_MESSAGE = _l("Ange ett datum mellan %(low)s och %(high)s.")
+
+
+# Links people may follow from pages, mail and calendars; nothing else is a link
+# (``javascript:``, ``data:``, ``file:`` … are refused where they enter).
+WEB = ("https", "http")
+WEB_OR_MAIL = ("https", "http", "mailto")
+URL_MESSAGE = _l("Ange en fullständig webbadress som börjar med https:// eller http://.")
+URL_OR_MAIL_MESSAGE = _l(
+    "Ange en fullständig webbadress (https:// eller http://) eller mailto:namn@exempel.se."
+)
+_MAILTO = re.compile(r"[^@\s/?#]+@[^@\s/?#]+\.[^@\s/?#]+")
 
 
 class InputError(ValueError):
@@ -64,6 +76,28 @@ def date_problem(value: object) -> str | None:
     if isinstance(value, date) and not EARLIEST_DATE <= value <= LATEST_DATE:
         return str(DATE_MESSAGE % {"low": EARLIEST_DATE.isoformat(), "high": LATEST_DATE.isoformat()})
     return None
+
+
+def url_problem(value: str | None, schemes: tuple[str, ...] = WEB) -> str | None:
+    """Why ``value`` is not a link we put in a page, mail or calendar; None if it is one
+    (or empty). http(s) needs a host name, mailto: one address; no whitespace at all."""
+    if not value:
+        return None
+    message = str(URL_MESSAGE if "mailto" not in schemes else URL_OR_MAIL_MESSAGE)
+    if any(c.isspace() for c in value) or _CONTROL.search(value):
+        return message
+    try:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in schemes:
+            return message
+        if parts.scheme.lower() == "mailto":
+            return None if _MAILTO.fullmatch(parts.path) and not parts.netloc else message
+        _port = parts.port  # raises ValueError for a port that is not a number
+        host = (parts.hostname or "").strip(".")
+        # A name with a dot (or localhost): "https://intranet" is a typo, not a link.
+        return None if "." in host or host == "localhost" else message
+    except ValueError:
+        return message
 
 
 def parse_int(text: Any, low: int = -DB_INT_MAX, high: int = DB_INT_MAX) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from commsplan.inputs import DB_INT_MAX, InputError, clean_text, date_problem, parse_int
+from commsplan.inputs import DB_INT_MAX, WEB, InputError, clean_text, date_problem, parse_int, url_problem
 
 
 class Text(fields.String):
@@ -21,6 +21,21 @@ class Text(fields.String):
             return clean_text(text)
         except InputError as error:
             raise ValidationError(str(error)) from error
+
+
+class WebAddress(Text):
+    """A link (http/https, and mailto: when ``schemes`` allows it), checked exactly like
+    the forms' ``commsplan.forms.WebAddress``."""
+
+    def __init__(self, *, schemes: tuple[str, ...] = WEB, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schemes = schemes
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if problem := url_problem(text, self.schemes):
+            raise ValidationError(problem)
+        return text
 
 
 class WholeNumber(fields.Integer):

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
-from commsplan.forms import BaseForm
+from commsplan.forms import BaseForm, WebAddress
 
 LONG_TEXT = 20_000
-
-
-def web_address(form: BaseForm, field: Field) -> None:
-    """An http(s) address with a host name, without spaces."""
-    value = (field.data or "").strip()
-    field.data = value
-    if not value:
-        return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise ValidationError(_l("Ange en fullständig webbadress som börjar med https:// eller http://."))
 
 
 def _text(label: str, max_length: int = LONG_TEXT) -> TextAreaField:
@@ -55,7 +42,7 @@ class GuidelineForm(BaseForm):
     title = StringField(
         _l("Riktlinje"), validators=[DataRequired(_l("Ange riktlinjens namn.")), Length(max=300)]
     )
-    url = StringField(_l("Länk"), validators=[Optional(), Length(max=1000), web_address])
+    url = StringField(_l("Länk"), validators=[Optional(), Length(max=1000), WebAddress()])
 
 
 class CollaborationForm(BaseForm):

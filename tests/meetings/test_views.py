@@ -332,7 +332,7 @@ def test_agenda_rows_can_be_reordered_and_removed(client, auth, session):
     bad = dict(data, **{"items-0-material_url": "inte en länk"})
     response = client.post(f"/meetings/occurrences/{occ.id}/agenda", data=bad)
     assert response.status_code == 400
-    assert "Rad 1, Länk till material: Felaktig URL." in response.get_data(as_text=True)
+    assert "Rad 1, Länk till material: Ange en fullständig webbadress" in response.get_data(as_text=True)
 
 
 def test_saving_an_unchanged_agenda_keeps_the_sequence(session):
