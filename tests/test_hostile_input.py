@@ -124,6 +124,8 @@ VARIANTS = {
         "datetime-local": "2030-01-01T10:00",
     },
     "fraction": {"text": "2.5", "number": "2.5", "date": "2030-01-01", "datetime-local": "2030-01-01T10:00"},
+    # Longer than any String(n) column: PostgreSQL refuses what SQLite stores.
+    "long": {"text": "x" * 5000, "number": "5", "date": "2030-01-01", "datetime-local": "2030-01-01T10:00"},
     "late": {"text": "Titel", "number": "5", "date": "9999-12-31", "datetime-local": "9999-12-31T23:59"},
     "early": {"text": "Titel", "number": "5", "date": "0001-01-01", "datetime-local": "0001-01-01T00:00"},
 }
