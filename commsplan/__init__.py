@@ -59,8 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from commsplan import cli, errors, features, web
+    from commsplan import cli, errors, features, inputs, web
 
+    inputs.init_app(app)  # first: URL rules take their converters when they are added
     errors.init_app(app)
     web.init_app(app)
     features.init_app(app)

@@ -49,6 +49,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_SECONDS": 60,
         "LOGIN_MAX_LOCKOUT_SECONDS": 3600,
+        # Public meeting sign-up: POSTs per client address (Flask-Limiter), and sign-up mail
+        # per e-mail address per 24 hours (counted in the outbox, so across processes).
+        "REGISTRATION_RATE_LIMIT": "10 per minute;60 per hour",
+        "REGISTRATION_MAILS_PER_ADDRESS": 3,
         "PAGE_SIZE": 50,
     }
 

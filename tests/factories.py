@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from commsplan.audience.models import AudienceRule
 from commsplan.auth.models import Role, User
 from commsplan.kinds import NoticeKind, Severity
+from commsplan.meetings import services as meeting_services
+from commsplan.meetings.models import Occurrence, Registration
 from commsplan.plan.models import (
     Channel,
     ChannelKind,
@@ -113,3 +115,13 @@ def make_service(session: Session, **overrides: Any) -> Service:
     values = {"name": f"E-tjänst {_n()}"}
     values.update(overrides)
     return _save(session, Service(**values))
+
+
+def make_registration(
+    session: Session, occurrence: Occurrence, name: str, email: str, organisation: str = ""
+) -> Registration:
+    """A confirmed sign-up, as if its address had followed the confirmation link."""
+    result = meeting_services.register(session, occurrence, name, email, organisation)
+    assert result.registration is not None
+    meeting_services.confirm_registration(session, result.registration)
+    return result.registration

@@ -4,6 +4,8 @@ and only assets served by the app itself."""
 from __future__ import annotations
 
 import enum
+import re
+from datetime import date, time
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +16,8 @@ from sqlalchemy import select
 
 import commsplan
 from commsplan.auth.models import Role
+from commsplan.delivery.services import drain
+from commsplan.meetings import services as meeting_services
 from commsplan.meetings.demo import AGENDA_1177
 from commsplan.notices import services as notice_services
 from commsplan.notices.models import NoticeKind
@@ -307,3 +311,35 @@ def test_subscription_pages_without_log_in_render_accessibly(app, client, auth, 
         page = audit(response.get_data(as_text=True))
         assert page.html_lang == "sv" and page.h1_count == 1, url
         assert page.unlabelled() == [], (url, page.unlabelled())
+
+
+def test_sign_up_confirmation_pages_render_accessibly(app, client, session, outbox):
+    """The pages an unknown address passes through (the crawl never holds its token)."""
+    from_mail = []
+    series = meeting_services.create_series(
+        session,
+        meeting_services.SeriesData(
+            title="Agenda 1177", start_time=time(9, 0), starts_on=date.today(), rrule="FREQ=MONTHLY",
+            registration_open=True,
+        ),
+    )  # fmt: skip
+    session.commit()
+    occ = meeting_services.upcoming(series)[0]
+    for language in ("sv", "en"):
+        client.post(f"/language/{language}", data={"next": "/"})
+        outbox.clear()
+        address = f"new-{language}@example.org"
+        done = client.post(f"/meetings/register/{occ.id}", data={"name": "N", "email": address})
+        drain(app, connections=1)
+        path = re.search(
+            r"/meetings/register/confirm/\S+", outbox.to(address)[0].get_body(("plain",)).get_content()
+        )
+        from_mail.append(path.group(0))
+        pages = [done, client.get(from_mail[-1]), client.post(from_mail[-1]), client.get(from_mail[-1])]
+        assert [page.status_code for page in pages] == [200, 200, 200, 404]
+        for response in pages:
+            page = audit(response.get_data(as_text=True))
+            assert page.html_lang == language and page.h1_count == 1
+            assert page.unlabelled() == [] and page.external_assets == []
+            if language == "en":
+                assert untranslated_texts(page) == []

@@ -26,6 +26,7 @@ from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role, User
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.inputs import parse_id, parse_int
 from commsplan.meetings.models import Occurrence
 from commsplan.notices.forms import to_local_naive, to_utc
 from commsplan.notices.models import Notice, NoticeStatus
@@ -51,7 +52,7 @@ def activity_list():
         status_value = ActivityStatus(status) if status else None
     except ValueError:
         abort(400, _("Okänt filter."))
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=parse_int) or 1
     if page < 1:
         abort(400, _("Okänt filter."))
     size = int(current_app.config["PAGE_SIZE"])
@@ -204,7 +205,7 @@ def _form_page(form, template: ChecklistTemplate, activity: Activity | None):  #
 
 
 def _template_from_request(default: ChecklistTemplate | None = None) -> ChecklistTemplate:
-    wanted = request.values.get("template", type=int)
+    wanted = request.values.get("template", type=parse_id)
     if wanted:
         template = db.session.get(ChecklistTemplate, wanted)
         if template is None:
@@ -219,7 +220,7 @@ def create_activity():
     form = _build_form(template)
     if request.method == "GET":
         data = services.ActivityData(title="", template_id=template.id)
-        notice = db.session.get(Notice, request.args.get("notice", type=int) or 0)
+        notice = db.session.get(Notice, request.args.get("notice", type=parse_id) or 0)
         if notice is not None:
             data.title = notice.title
             data.notice_ids = [notice.id]

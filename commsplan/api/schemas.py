@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from commsplan.api.fields import AwareDateTime, Date, Id, Text, WholeNumber
 from commsplan.notices.models import NoticeKind, NoticeStatus, OutageState, Severity, UpdateKind
 from commsplan.timeutil import STOCKHOLM
 
@@ -14,8 +15,8 @@ class _Strict(ma.Schema):
         unknown = ma.RAISE
 
 
-def _when(description: str) -> fields.AwareDateTime:
-    return fields.AwareDateTime(
+def _when(description: str) -> AwareDateTime:
+    return AwareDateTime(
         default_timezone=STOCKHOLM,
         allow_none=True,
         metadata={"description": description + " (ISO 8601; without offset: Swedish time)"},
@@ -24,16 +25,14 @@ def _when(description: str) -> fields.AwareDateTime:
 
 class NoticeInSchema(_Strict):
     kind = fields.Enum(NoticeKind, by_value=True, required=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    body = fields.String(
-        load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"}
-    )
-    title_en = fields.String(
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    body = Text(load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"})
+    title_en = Text(
         load_default="",
         validate=validate.Length(max=200),
         metadata={"description": "Optional English title, sent to contacts whose language is English"},
     )
-    body_en = fields.String(
+    body_en = Text(
         load_default="",
         validate=validate.Length(max=20000),
         metadata={"description": "Optional English body (Markdown), sent to English-speaking contacts"},
@@ -42,37 +41,33 @@ class NoticeInSchema(_Strict):
     outage_state = fields.Enum(OutageState, by_value=True, allow_none=True, load_default=None)
     starts_at = _when("Start of the service window or outage")
     ends_at = _when("End")
-    release_date = fields.Date(allow_none=True, load_default=None)
-    version = fields.String(load_default="", validate=validate.Length(max=100))
-    changes_for_staff = fields.String(load_default="", validate=validate.Length(max=10000))
-    changes_for_residents = fields.String(load_default="", validate=validate.Length(max=10000))
-    reminder_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
-    service_ids = fields.List(fields.Integer(), load_default=list)
-    system_ids = fields.List(fields.Integer(), load_default=list)
+    release_date = Date(allow_none=True, load_default=None)
+    version = Text(load_default="", validate=validate.Length(max=100))
+    changes_for_staff = Text(load_default="", validate=validate.Length(max=10000))
+    changes_for_residents = Text(load_default="", validate=validate.Length(max=10000))
+    reminder_minutes = WholeNumber(allow_none=True, load_default=None, low=0)
+    service_ids = fields.List(Id(), load_default=list)
+    system_ids = fields.List(Id(), load_default=list)
     service_names = fields.List(
-        fields.String(), load_default=list, metadata={"description": "E-services by name, e.g. Journalen"}
+        Text(), load_default=list, metadata={"description": "E-services by name, e.g. Journalen"}
     )
-    system_names = fields.List(
-        fields.String(), load_default=list, metadata={"description": "Systems by name"}
-    )
-    group_ids = fields.List(fields.Integer(), load_default=list)
+    system_names = fields.List(Text(), load_default=list, metadata={"description": "Systems by name"})
+    group_ids = fields.List(Id(), load_default=list)
 
 
 class NoticeListQuerySchema(_Strict):
     kind = fields.Enum(NoticeKind, by_value=True, load_default=None)
     status = fields.Enum(NoticeStatus, by_value=True, load_default=None)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    limit = WholeNumber(load_default=100, low=1, high=500)
 
 
 class UpdateInSchema(_Strict):
-    body = fields.String(
-        load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"}
-    )
+    body = Text(load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"})
     outage_state = fields.Enum(OutageState, by_value=True, allow_none=True, load_default=None)
 
 
 class FinishInSchema(_Strict):
-    body = fields.String(load_default="", validate=validate.Length(max=20000))
+    body = Text(load_default="", validate=validate.Length(max=20000))
 
 
 class CloseInSchema(FinishInSchema):

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from commsplan.api import schemas
 from commsplan.api import services as token_services
+from commsplan.api.forms import TokenForm
 from commsplan.api.messages import translate
 from commsplan.api.models import ApiToken
 from commsplan.auth.guard import SAFE_METHODS, required_role_for, role_required
@@ -244,15 +245,17 @@ tokens_bp = FlaskBlueprint("tokens", __name__, url_prefix="/account/tokens")
 @role_required(Role.viewer)
 def token_list():
     """Your API tokens; admins see everyone's. POST creates one and shows it once."""
-    form = ConfirmForm()
+    form = TokenForm()
     new_token = None
     if request.method == "POST" and form.validate_on_submit():
-        name = (request.form.get("name") or "").strip()
+        name = (form.name.data or "").strip()
         _row, new_token = token_services.create_token(db.session, current_user, name)
         db.session.commit()
     everyone = current_user.has_role(Role.admin)
     rows = token_services.tokens_of(db.session, None if everyone else current_user)
-    return render_template("api/tokens.html", tokens=rows, form=form, new_token=new_token, everyone=everyone)
+    status = 400 if form.errors else 200
+    page = render_template("api/tokens.html", tokens=rows, form=form, new_token=new_token, everyone=everyone)
+    return page, status
 
 
 @tokens_bp.post("/<int:token_id>/revoke")

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField
 from wtforms.validators import AnyOf
 
 from commsplan.audience.services import ALL_SERVICES, OWN_SYSTEMS, Column, Matrix, RuleSpec
-from commsplan.forms import ConfirmForm
+from commsplan.forms import BaseForm, ConfirmForm
 from commsplan.kinds import NoticeKind, Severity
 
 
@@ -98,7 +97,7 @@ def parse_matrix(formdata: MultiDict[str, str], matrix: Matrix) -> ParsedMatrix:
     return parsed
 
 
-class ContactImportForm(FlaskForm):
+class ContactImportForm(BaseForm):
     file = FileField(
         _l("CSV-fil med kontakter"),
         validators=[
@@ -108,6 +107,6 @@ class ContactImportForm(FlaskForm):
     )
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(BaseForm):
     # "all": only when every row is valid; "valid": skip the bad rows.
     mode = HiddenField(validators=[AnyOf(["all", "valid"])])

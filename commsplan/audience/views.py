@@ -20,7 +20,8 @@ from commsplan.audience.forms import (
 from commsplan.auth.guard import may, readable, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
-from commsplan.forms import ConfirmForm
+from commsplan.forms import AddressActionForm, ConfirmForm
+from commsplan.inputs import parse_id
 from commsplan.kinds import NoticeKind, Severity
 from commsplan.kinds.labels import SEVERITY_LABELS
 from commsplan.redirects import local_path
@@ -84,8 +85,7 @@ def matrix():
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return request.args.get("page", 1, type=parse_id)
 
 
 @bp.get("/audience/problems")
@@ -99,15 +99,15 @@ def problems():
 
 @bp.post("/audience/problems/clear")
 def clear_problem():
-    form = ConfirmForm()
-    email = request.form.get("email", "").strip()
+    form = AddressActionForm()
+    email = form.address
     if not form.validate_on_submit():
         abort(400, description=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
     if not email or services.clear_address_problem(db.session, email) == 0:
         abort(404, description=_("Adressen är inte flaggad."))
     db.session.commit()
     flash(_("Flaggan för %(email)s är borttagen; adressen får utskick igen.", email=email), "success")
-    return redirect(local_path(request.form.get("next"), url_for("audience.problems")))
+    return redirect(local_path(form.next.data, url_for("audience.problems")))
 
 
 # --- contacts in bulk ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from commsplan.audit import services
 from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
+from commsplan.inputs import parse_int
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/history")
 
@@ -94,7 +95,7 @@ def history():
     action = request.args.get("action") or ""
     if action and action not in services.ACTIONS:
         abort(400, _("Okänt filter."))
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=parse_int) or 1
     if page < 1:
         abort(400, _("Okänt filter."))
     size = int(current_app.config["PAGE_SIZE"])

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from commsplan.auth.models import Role
 from commsplan.auth.services import MIN_PASSWORD_LENGTH
+from commsplan.forms import BaseForm
 
 ROLE_CHOICES = [
     (Role.viewer.value, _l("Läsare")),
@@ -15,13 +15,13 @@ ROLE_CHOICES = [
 ]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email()])
     password = PasswordField(_l("Lösenord"), validators=[DataRequired()])
     remember = BooleanField(_l("Kom ihåg mig"))
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(BaseForm):
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Namn"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Roll"), choices=ROLE_CHOICES, default=Role.viewer.value)
@@ -34,7 +34,7 @@ class UserCreateForm(FlaskForm):
     )
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(BaseForm):
     name = StringField(_l("Namn"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Roll"), choices=ROLE_CHOICES)
     active = BooleanField(_l("Kontot är aktivt"))

@@ -31,6 +31,7 @@ class MessageKind(enum.StrEnum):
     invitation_cancel = "invitation_cancel"
     registration = "registration"
     registration_update = "registration_update"
+    registration_confirm = "registration_confirm"
 
 
 class SourceType(enum.StrEnum):

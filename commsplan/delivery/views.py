@@ -15,6 +15,7 @@ from commsplan.delivery import services
 from commsplan.delivery.models import DeliveryState, MessageKind, OutgoingMessage, SourceType
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.inputs import parse_id
 from commsplan.meetings.models import Occurrence
 from commsplan.notices.models import Notice
 from commsplan.timeutil import local
@@ -38,6 +39,7 @@ KIND_LABELS = {
     MessageKind.invitation_cancel: _l("Inställt möte"),
     MessageKind.registration: _l("Anmälan"),
     MessageKind.registration_update: _l("Ändrad anmälan"),
+    MessageKind.registration_confirm: _l("Bekräftelselänk för anmälan"),
 }
 # Where the thing a message is about is shown: source_type → (endpoint, id argument).
 SOURCE_PAGES = {
@@ -71,7 +73,7 @@ def _delivery_url(message: OutgoingMessage) -> str:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return max(request.args.get("page", 1, type=parse_id) or 1, 1)
 
 
 def _state_filter() -> DeliveryState | None:

@@ -12,6 +12,7 @@ VTIMEZONE, so a meeting at 10:00 stays at 10:00 local on both sides of a DST cha
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -57,6 +58,30 @@ END:VTIMEZONE
 """
 
 
+# Control characters no calendar text may hold (NUL …); tab and line breaks are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean(value: object) -> str:
+    """A text value as a calendar holds it: control characters dropped, every kind of line
+    break (CRLF, CR, vertical tab …) written as one LF, which icalendar escapes as ``\\n``."""
+    return _CONTROL.sub("", "\n".join(str(value).splitlines()))
+
+
+def text(value: object) -> vText:
+    """The one way a text value enters a calendar, escaped as RFC 5545 §3.3.11 asks
+    (backslash, comma, semicolon, new line). ``vText`` is what makes icalendar escape it:
+    a plain ``str`` in a property it does not type itself (NAME, X-WR-CALDESC) is written
+    raw, and a line break in it made the whole feed a 500."""
+    return vText(clean(value))
+
+
+def param(value: object) -> str:
+    """A parameter value (CN=): one line, no double quote (RFC 5545 cannot escape it) and
+    no caret (icalendar escapes it the RFC 6868 way, which not every client reads back)."""
+    return " ".join(clean(value).replace('"', "'").replace("^", "").split())
+
+
 class Method(enum.Enum):
     """iTIP methods we send (RFC 5546)."""
 
@@ -95,13 +120,6 @@ def add_reminder(event: Event, minutes: int, title: str) -> None:
     alarm.add("description", title)
     alarm.add("trigger", timedelta(minutes=-minutes))
     event.add_component(alarm)
-
-
-def text(value: str) -> vText:
-    """A TEXT value, escaped as RFC 5545 §3.3.11 asks (backslash, comma, semicolon, new
-    line): the one way text goes into a property icalendar does not type itself (NAME
-    and the X-WR- properties are written raw otherwise)."""
-    return vText(value)
 
 
 def organiser_address(email: str, name: str, sender: Person | None) -> vCalAddress | None:
@@ -173,7 +191,7 @@ def _local(value: datetime) -> datetime:
 
 
 def address(person: Person, **params: str | bool) -> vCalAddress:
-    return vCalAddress.new(person.email, cn=person.name or None, **params)  # type: ignore[arg-type]
+    return vCalAddress.new(person.email, cn=param(person.name) or None, **params)  # type: ignore[arg-type]
 
 
 def _hhmm(value: datetime) -> str:
@@ -249,9 +267,9 @@ def occurrence_to_event(
         stamp=stamp or occ.updated_at,
         start=_local(occ.start),
         end=_local(occ.end),
-        summary=_("Inställt: %(title)s", title=title) if cancelled else title,
-        description=occurrence_description(occ, url) or None,
-        location=occ.effective_location or occ.effective_online_url or None,
+        summary=text(_("Inställt: %(title)s", title=title) if cancelled else title),
+        description=text(occurrence_description(occ, url)) or None,
+        location=text(occ.effective_location or occ.effective_online_url) or None,
         sequence=occ.sequence,
         status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
         last_modified=occ.updated_at,
@@ -323,8 +341,8 @@ def notice_to_event(
         stamp=notice.updated_at,
         start=start,
         end=end,
-        summary=title,
-        description=description or None,
+        summary=text(title),
+        description=text(description) or None,
         sequence=notice.sequence,
         status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
         last_modified=notice.updated_at,

@@ -273,6 +273,18 @@ REFERENCES: list[Reference] = [
         crud.responsibility_label,
         lambda r: _service_link(r.service),
     ),
+    # --- recipients
+    # Declared, not left to ON DELETE CASCADE: SQLite does not enforce foreign keys, and
+    # an orphaned rule made every later delete-impact page of its service a 500.
+    Reference(
+        Recipient,
+        AudienceRule.recipient_id,
+        AudienceRule,
+        Effect.removed,
+        _l("Regler i Vem får vad för mottagaren"),
+        lambda r: r.service.name if r.service else _("Alla e-tjänster"),
+        lambda _r: Link("audience.matrix", {}),
+    ),
     # --- contacts
     Reference(
         Contact,

@@ -14,3 +14,5 @@ def init_app(app: Flask) -> None:
 
     # Keeps occurrences materialised 24 months ahead without a separate cron job.
     register_periodic(app, "meetings-extend", services.extend_due)
+    # Sign-ups whose address never confirmed are forgotten once their link expires.
+    register_periodic(app, "meetings-purge-unconfirmed", services.purge_unconfirmed)

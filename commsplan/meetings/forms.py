@@ -8,7 +8,6 @@ from functools import cache
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import (
@@ -28,9 +27,10 @@ from wtforms import (
 )
 from wtforms.form import Form
 from wtforms.i18n import get_translations
-from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from commsplan.forms import BaseForm, WebAddress
 from commsplan.languages import mail_language
 from commsplan.meetings.models import HolidayPolicy, MeetingKind, MeetingSeries
 from commsplan.meetings.services import (
@@ -56,7 +56,7 @@ def _translations_for(language: str) -> object:
     return get_translations([language])
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(BaseForm):
     class Meta:
         get_translations = _builtin_translations
 
@@ -138,7 +138,9 @@ class SeriesForm(MeetingForm):
         _l("Längd i minuter"), default=60, validators=[DataRequired(), NumberRange(min=5, max=1440)]
     )
     location = StringField(_l("Plats"), validators=[Optional(), Length(max=300)])
-    online_url = URLField(_l("Länk till digitalt möte"), validators=[Optional(), URL(), Length(max=1000)])
+    online_url = URLField(
+        _l("Länk till digitalt möte"), validators=[Optional(), WebAddress(), Length(max=1000)]
+    )
     organiser_name = StringField(_l("Arrangör"), validators=[Optional(), Length(max=200)])
     organiser_email = EmailField(
         _l("Arrangörens e-postadress"), validators=[Optional(), Email(), Length(max=254)]
@@ -270,7 +272,7 @@ class MoveForm(MeetingForm):
     )
     online_url = URLField(
         _l("Länk till digitalt möte (lämna tomt för seriens länk)"),
-        validators=[Optional(), URL(), Length(max=1000)],
+        validators=[Optional(), WebAddress(), Length(max=1000)],
     )
     note = TextAreaField(_l("Meddelande om ändringen"), validators=[Optional(), Length(max=2000)])
 
@@ -289,7 +291,7 @@ class AgendaRowForm(MeetingSubform):
     fixed_start = TimeField(_l("Fast tid"), validators=[Optional()])
     is_break = BooleanField(_l("Paus"))
     notes = StringField(_l("Anteckning"), validators=[Optional(), Length(max=2000)])
-    material_url = URLField(_l("Länk till material"), validators=[Optional(), URL(), Length(max=1000)])
+    material_url = URLField(_l("Länk till material"), validators=[Optional(), WebAddress(), Length(max=1000)])
 
 
 class AgendaForm(MeetingForm):
@@ -297,9 +299,12 @@ class AgendaForm(MeetingForm):
     practical_notes = TextAreaField(
         _l("Praktisk information (Markdown)"), validators=[Optional(), Length(max=5000)]
     )
-    material_url = URLField(_l("Länk till material och presentationer"), validators=[Optional(), URL()])
+    material_url = URLField(
+        _l("Länk till material och presentationer"), validators=[Optional(), WebAddress(), Length(max=1000)]
+    )
     minutes_url = URLField(
-        _l("Länk till minnesanteckningar eller inspelning"), validators=[Optional(), URL()]
+        _l("Länk till minnesanteckningar eller inspelning"),
+        validators=[Optional(), WebAddress(), Length(max=1000)],
     )
     minutes_markdown = TextAreaField(_l("Minnesanteckningar (Markdown)"), validators=[Optional()])
 

@@ -168,6 +168,11 @@ class Occurrence(db.Model):
     )
 
     @property
+    def confirmed_registrations(self) -> list[Registration]:
+        """The sign-ups that count: pending ones wait for their address's confirmation."""
+        return [reg for reg in self.registrations if reg.is_confirmed]
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status is OccurrenceStatus.cancelled
 
@@ -203,7 +208,12 @@ class AgendaItem(db.Model):
 
 
 class Registration(db.Model):
-    """A sign-up for an information meeting occurrence."""
+    """A sign-up for an information meeting occurrence.
+
+    Valid once ``confirmed_at`` is set: at once for an address the plan already knows,
+    otherwise when the owner of the address follows the confirmation link (whose token is
+    stored only as a hash). Until then it is not counted, listed or mailed about.
+    """
 
     __table_args__ = (UniqueConstraint("occurrence_id", "email"),)
 
@@ -216,5 +226,12 @@ class Registration(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="sv")
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    confirm_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     occurrence: Mapped[Occurrence] = relationship(back_populates="registrations")
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -44,7 +44,9 @@ def occurrence_ics(
         occurrence,
         stamp=utcnow(),
         url=url,
-        attendees=[ical.Person(registration.email, registration.name)],
+        # The address only: the name was typed by whoever signed up, and it never goes
+        # into mail (see the sign-up rules in README).
+        attendees=[ical.Person(registration.email, "")],
         fallback_organiser=ical.sender_person(current_app.config["MAIL_DEFAULT_SENDER"]),
     )
     if cancelled:
@@ -115,9 +117,39 @@ def queue_confirmation(
             source_type="occurrence",
             source_id=occurrence.id,
         )
-    return enqueue(
-        session, message, [Addressee(email=registration.email, name=registration.name, reason=reason)]
-    )
+    # No name in the To: header: what the registrant typed is never put in mail.
+    return enqueue(session, message, [Addressee(email=registration.email, reason=reason)])
+
+
+def queue_confirm_link(session: Session, registration: Registration, *, confirm_url: str) -> int:
+    """Ask an address the plan does not know to confirm a sign-up made in its name.
+
+    Whoever filled in the form may not own the address, so the mail carries only our own
+    text, the meeting's title and time, and the link: nothing the registrant typed.
+    """
+    occurrence = registration.occurrence
+    language = mail_language(registration.language)
+    confirm_url = localised_url(confirm_url, language)
+    with force_locale(language):
+        context = {
+            "lang": language,
+            "occ": occurrence,
+            "series": occurrence.series,
+            "when": when(occurrence),
+            "confirm_url": confirm_url,
+        }
+        message = OutgoingMessage(
+            kind="registration_confirm",
+            subject=_("Bekräfta din anmälan: %(title)s", title=occurrence.series.title),
+            text_body=render_template("email/meetings/registration_confirm_link.txt", **context),
+            html_body=render_template("email/meetings/registration_confirm_link.html", **context),
+            headers={},
+            attachments=[],
+            source_type="occurrence",
+            source_id=occurrence.id,
+        )
+        reason = _("anmälan till möte som väntar på bekräftelse")
+    return enqueue(session, message, [Addressee(email=registration.email, reason=reason)])
 
 
 def queue_registrant_update(
@@ -134,7 +166,7 @@ def queue_registrant_update(
     attendee, with the confirmation's UID and the raised SEQUENCE, so their calendar
     program updates (or removes) the event it added from the confirmation.
     """
-    registrations = list(occurrence.registrations)
+    registrations = occurrence.confirmed_registrations
     if not registrations:
         return 0
     cancelled = occurrence.is_cancelled
@@ -182,9 +214,7 @@ def queue_registrant_update(
                     [
                         Addressee(
                             email=reg.email,
-                            name=reg.name,
                             personalisation={
-                                "name": reg.name,
                                 "cancel_url": localised_url(cancel_urls.get(reg.id, meeting_url), language),
                             },
                             reason=reason,
@@ -221,6 +251,4 @@ def queue_withdrawal(session: Session, registration: Registration, *, meeting_ur
             source_id=occurrence.id,
         )
         reason = _("avanmälan från möte")
-    return enqueue(
-        session, message, [Addressee(email=registration.email, name=registration.name, reason=reason)]
-    )
+    return enqueue(session, message, [Addressee(email=registration.email, reason=reason)])

@@ -3,7 +3,11 @@ and registrations. Functions take an explicit session and never read the request
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import logging
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,10 +18,11 @@ import holidays
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commsplan.delivery.models import MessageKind, OutboxItem, OutgoingMessage
 from commsplan.languages import DEFAULT_LANGUAGE, mail_language
 from commsplan.meetings.models import (
     AgendaItem,
@@ -33,6 +38,8 @@ from commsplan.meetings.models import (
 )
 from commsplan.plan.models import Contact, StakeholderGroup, Unit, contact_stakeholder_group
 from commsplan.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 HORIZON_MONTHS = 24
 MAX_REMINDER_MINUTES = 7 * 24 * 60
@@ -476,7 +483,7 @@ def extend_due(session: Session, now: datetime | None = None, *, horizon_months:
 
 
 def delete_series_blockers(series: MeetingSeries) -> list[str]:
-    count = sum(len(occ.registrations) for occ in series.occurrences)
+    count = sum(len(occ.confirmed_registrations) for occ in series.occurrences)
     if count:
         return [f"{count} anmälningar till tillfällen i serien"]
     return []
@@ -781,16 +788,76 @@ def registration_is_open(occurrence: Occurrence, now: datetime | None = None) ->
 def registration_count(session: Session, occurrence: Occurrence) -> int:
     return (
         session.scalar(
-            select(func.count()).select_from(Registration).where(Registration.occurrence_id == occurrence.id)
+            select(func.count())
+            .select_from(Registration)
+            .where(Registration.occurrence_id == occurrence.id, Registration.confirmed_at.is_not(None))
         )
         or 0
     )
 
 
+# How long a confirmation link for an address the plan does not know stays valid (it never
+# outlives the meeting's start).
+CONFIRMATION_VALID_FOR = timedelta(hours=48)
+# Sign-up mail to one address (confirmation links and confirmations) in the window below;
+# beyond it the sign-up gets the same answer but no mail, so no one can flood an inbox.
+ADDRESS_MAIL_LIMIT = 3
+ADDRESS_MAIL_WINDOW = timedelta(hours=24)
+SIGN_UP_MAIL_KINDS = (MessageKind.registration.value, MessageKind.registration_confirm.value)
+
+
+class SignUpMail(enum.Enum):
+    """What the sign-up should mail to the address (the answer on the page is always the same)."""
+
+    nothing = "no_mail"  # already signed up, or the address had enough mail from us today
+    confirm_link = "confirm_link"  # an address we do not know: it must confirm first
+    confirmation = "confirmation"  # a known address: signed up, here is the meeting
+
+
 @dataclass(frozen=True)
 class RegistrationResult:
-    registration: Registration
-    created: bool
+    registration: Registration | None
+    mail: SignUpMail
+    # The confirmation token in clear text, for the link; only the hash is stored.
+    confirm_token: str | None = None
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def address_is_known(session: Session, address: str) -> bool:
+    """An address counts as known and verified when it belongs to an active contact of the
+    plan (a coordinator entered it) or has confirmed a sign-up before."""
+    contact = session.scalar(
+        select(Contact.id).where(func.lower(Contact.email) == address, Contact.active.is_(True)).limit(1)
+    )
+    if contact is not None:
+        return True
+    confirmed = session.scalar(
+        select(Registration.id)
+        .where(Registration.email == address, Registration.confirmed_at.is_not(None))
+        .limit(1)
+    )
+    return confirmed is not None
+
+
+def sign_up_mail_count(session: Session, address: str, since: datetime) -> int:
+    """Sign-up mail queued to this address since ``since``, counted in the outbox (the
+    database), so the limit holds across web processes."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxItem)
+            .join(OutgoingMessage, OutgoingMessage.id == OutboxItem.message_id)
+            .where(
+                OutboxItem.to_address == address,
+                OutgoingMessage.kind.in_(SIGN_UP_MAIL_KINDS),
+                OutboxItem.created_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def register(
@@ -801,39 +868,92 @@ def register(
     organisation: str = "",
     now: datetime | None = None,
     language: str = DEFAULT_LANGUAGE,
+    *,
+    address_mail_limit: int = ADDRESS_MAIL_LIMIT,
 ) -> RegistrationResult:
-    """Sign someone up once per address; a second sign-up returns the first one."""
+    """Sign someone up once per address, without telling the caller whether the address
+    was known or already signed up (the caller shows the same answer for every outcome).
+
+    A known address (``address_is_known``) is signed up at once; any other gets a pending
+    row and a confirmation link, and only counts once it is confirmed. A second sign-up of
+    a confirmed address changes nothing and mails nothing.
+    """
+    now = now or utcnow()
     if not registration_is_open(occurrence, now):
         raise RegistrationClosed(_("Anmälan till det här tillfället är stängd."))
     address = email.strip().lower()
     existing = session.scalar(
         select(Registration).where(Registration.occurrence_id == occurrence.id, Registration.email == address)
     )
-    if existing is not None:
-        return RegistrationResult(existing, created=False)
-    registration = Registration(
-        occurrence_id=occurrence.id,
-        name=name.strip(),
-        email=address,
-        organisation=organisation.strip(),
-        language=mail_language(language),
-    )
+    if existing is not None and existing.is_confirmed:
+        return RegistrationResult(existing, SignUpMail.nothing)
+    if sign_up_mail_count(session, address, now - ADDRESS_MAIL_WINDOW) >= address_mail_limit:
+        log.warning("sign-up mail limit reached for an address; occurrence %s", occurrence.id)
+        return RegistrationResult(existing, SignUpMail.nothing)
+    known = address_is_known(session, address)
+    registration = existing or Registration(occurrence_id=occurrence.id, email=address)
+    registration.name = name.strip()
+    registration.organisation = organisation.strip()
+    registration.language = mail_language(language)
+    token = None
+    if known:
+        registration.confirmed_at = now
+        registration.confirm_token_hash = None
+        registration.confirm_expires_at = None
+    else:
+        token = secrets.token_urlsafe(32)
+        registration.confirm_token_hash = _hash_token(token)
+        registration.confirm_expires_at = min(now + CONFIRMATION_VALID_FOR, occurrence.start)
     try:
         # A savepoint: two simultaneous sign-ups from one address end as one row, not a 500.
         with session.begin_nested():
             session.add(registration)
     except IntegrityError:
         session.expire(occurrence, ["registrations"])
-        existing = session.scalar(
-            select(Registration).where(
-                Registration.occurrence_id == occurrence.id, Registration.email == address
-            )
-        )
-        if existing is None:
-            raise
-        return RegistrationResult(existing, created=False)
+        return RegistrationResult(None, SignUpMail.nothing)
     session.expire(occurrence, ["registrations"])
-    return RegistrationResult(registration, created=True)
+    if known:
+        return RegistrationResult(registration, SignUpMail.confirmation)
+    return RegistrationResult(registration, SignUpMail.confirm_link, token)
+
+
+def pending_registration(session: Session, token: str, now: datetime | None = None) -> Registration | None:
+    """The unconfirmed sign-up a confirmation link is for, while the link is valid."""
+    if not token or len(token) > 100:
+        return None
+    now = now or utcnow()
+    registration = session.scalar(
+        select(Registration).where(Registration.confirm_token_hash == _hash_token(token))
+    )
+    if (
+        registration is None
+        or registration.is_confirmed
+        or registration.confirm_expires_at is None
+        or registration.confirm_expires_at <= now
+        or not registration_is_open(registration.occurrence, now)
+    ):
+        return None
+    return registration
+
+
+def confirm_registration(session: Session, registration: Registration, now: datetime | None = None) -> None:
+    registration.confirmed_at = now or utcnow()
+    registration.confirm_token_hash = None
+    registration.confirm_expires_at = None
+    session.flush()
+    session.expire(registration.occurrence, ["registrations"])
+
+
+def purge_unconfirmed(session: Session, now: datetime | None = None) -> int:
+    """Forget sign-ups whose confirmation link has expired (a periodic job): an address
+    that never confirmed is not kept. Commits, like the other periodic jobs."""
+    result = session.execute(
+        delete(Registration).where(
+            Registration.confirmed_at.is_(None), Registration.confirm_expires_at <= (now or utcnow())
+        )
+    )
+    session.commit()
+    return result.rowcount or 0
 
 
 def registration_by_token(session: Session, token: str) -> Registration | None:

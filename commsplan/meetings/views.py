@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 
 import markdown as markdown_lib
@@ -16,7 +14,8 @@ from sqlalchemy import select
 
 from commsplan.auth.guard import may, public, role_required
 from commsplan.auth.models import Role
-from commsplan.extensions import db
+from commsplan.csvfile import write_csv
+from commsplan.extensions import db, limiter
 from commsplan.feeds import invitations
 from commsplan.forms import ConfirmForm
 from commsplan.meetings import links, notify, services
@@ -30,7 +29,7 @@ from commsplan.meetings.forms import (
     SeriesForm,
     describe_cadence,
 )
-from commsplan.meetings.models import MeetingSeries, Occurrence
+from commsplan.meetings.models import MeetingSeries, Occurrence, Registration
 from commsplan.meetings.services import MeetingError
 from commsplan.timeutil import STOCKHOLM, utcnow
 
@@ -94,7 +93,7 @@ def _notify_registrants(
     ``previous``: occurrence id -> its start and end before the change."""
     base = current_app.config["BASE_URL"]
     for occ in occurrences:
-        if not occ.registrations or occ.end < utcnow():
+        if not occ.confirmed_registrations or occ.end < utcnow():
             continue
         notify.queue_registrant_update(
             db.session,
@@ -103,7 +102,7 @@ def _notify_registrants(
             previous=(previous or {}).get(occ.id),
             cancel_urls={
                 reg.id: base + url_for("meetings.registration_cancel", token=reg.token)
-                for reg in occ.registrations
+                for reg in occ.confirmed_registrations
             },
         )
 
@@ -378,7 +377,7 @@ def agenda_print(occurrence_id: int):
 def registration_list(occurrence_id: int):
     occurrence = _occurrence_or_404(occurrence_id)
     return render_template(
-        "meetings/registrations.html", occ=occurrence, registrations=occurrence.registrations
+        "meetings/registrations.html", occ=occurrence, registrations=occurrence.confirmed_registrations
     )
 
 
@@ -386,32 +385,17 @@ def registration_list(occurrence_id: int):
 @role_required(Role.coordinator)  # names and addresses: only for those who organise
 def registration_csv(occurrence_id: int):
     occurrence = _occurrence_or_404(occurrence_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow([_("Namn"), _("E-postadress"), _("Organisation"), _("Anmäld")])
-    for reg in occurrence.registrations:
-        writer.writerow(
-            [
-                _csv_safe(reg.name),
-                reg.email,
-                _csv_safe(reg.organisation),
-                f"{reg.created_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}",
-            ]
-        )
+    rows = (
+        [reg.name, reg.email, reg.organisation, f"{reg.created_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}"]
+        for reg in occurrence.confirmed_registrations
+    )
+    body = write_csv([_("Namn"), _("E-postadress"), _("Organisation"), _("Anmäld")], rows)
     filename = f"anmalningar-{occurrence.start.astimezone(STOCKHOLM):%Y-%m-%d}.csv"
-    # A BOM so Excel opens the Swedish characters correctly.
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        body,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _csv_safe(value: str) -> str:
-    # Public sign-up text must not become a formula when the organiser opens the file.
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 # --- public pages --------------------------------------------------------------------
@@ -438,8 +422,27 @@ def public_occurrence(occurrence_id: int):
 # --- public sign-up --------------------------------------------------------------------
 
 
+def _sign_up_rate_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def _too_many_sign_ups() -> str:
+    return _("För många anmälningar från din adress. Vänta en stund och försök igen.")
+
+
+def _queue_confirmation(registration: Registration) -> None:
+    notify.queue_confirmation(
+        db.session,
+        registration,
+        meeting_url=links.public_occurrence_url(registration.occurrence),
+        cancel_url=current_app.config["BASE_URL"]
+        + url_for("meetings.registration_cancel", token=registration.token),
+    )
+
+
 @bp.route("/register/<int:occurrence_id>", methods=["GET", "POST"])
 @public
+@limiter.limit(_sign_up_rate_limit, methods=["POST"], error_message=_too_many_sign_ups)
 def register(occurrence_id: int):
     occurrence = _occurrence_or_404(occurrence_id)
     if not occurrence.series.registration_open:
@@ -455,27 +458,24 @@ def register(occurrence_id: int):
                 form.email.data,
                 form.organisation.data or "",
                 language=form.language.data,
+                address_mail_limit=current_app.config["REGISTRATION_MAILS_PER_ADDRESS"],
             )
         except services.RegistrationClosed:
             db.session.rollback()
             is_open = False
         else:
-            if result.created:
-                base = current_app.config["BASE_URL"]
-                notify.queue_confirmation(
+            if result.mail is services.SignUpMail.confirmation and result.registration is not None:
+                _queue_confirmation(result.registration)
+            elif result.mail is services.SignUpMail.confirm_link and result.registration is not None:
+                notify.queue_confirm_link(
                     db.session,
                     result.registration,
-                    meeting_url=links.public_occurrence_url(occurrence),
-                    cancel_url=base
-                    + url_for("meetings.registration_cancel", token=result.registration.token),
+                    confirm_url=current_app.config["BASE_URL"]
+                    + url_for("meetings.registration_confirm", token=result.confirm_token),
                 )
             db.session.commit()
-            return render_template(
-                "meetings/register_done.html",
-                occ=occurrence,
-                series=occurrence.series,
-                created=result.created,
-            )
+            # One answer for every outcome, so the form tells no one who is signed up.
+            return render_template("meetings/register_done.html", occ=occurrence, series=occurrence.series)
     status = 400 if request.method == "POST" and is_open else (409 if request.method == "POST" else 200)
     return render_template(
         "meetings/register.html",
@@ -486,6 +486,24 @@ def register(occurrence_id: int):
         agenda=services.agenda_with_times(occurrence),
         numbers=services.agenda_numbers(occurrence),
     ), status
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+@public
+def registration_confirm(token: str):
+    """The link in the mail to an address we did not know. Confirming is a POST, so a mail
+    scanner that opens links does not sign anyone up."""
+    registration = services.pending_registration(db.session, token)
+    if registration is None:
+        return render_template("meetings/registration_confirm.html", occ=None), 404
+    occurrence = registration.occurrence
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.confirm_registration(db.session, registration)
+        _queue_confirmation(registration)
+        db.session.commit()
+        return render_template("meetings/registration_confirm.html", occ=occurrence, confirmed=True)
+    return render_template("meetings/registration_confirm.html", occ=occurrence, confirmed=False, form=form)
 
 
 @bp.route("/registration/<token>", methods=["GET", "POST"])

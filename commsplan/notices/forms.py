@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from commsplan.forms import BaseForm
 from commsplan.notices.labels import KIND_LABELS, OUTAGE_STATE_LABELS, SEVERITY_LABELS
 from commsplan.notices.models import NoticeKind, OutageState, Severity
 from commsplan.timeutil import STOCKHOLM
@@ -44,7 +44,7 @@ def _choices(labels: dict) -> list[tuple[str, str]]:
     return [(member.value, label) for member, label in labels.items()]
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(BaseForm):
     kind = SelectField(_l("Typ"), choices=_choices(KIND_LABELS), validators=[DataRequired()])
     title = StringField(_l("Rubrik"), validators=[DataRequired(), Length(max=200)])
     body_markdown = TextAreaField(
@@ -97,7 +97,7 @@ class NoticeForm(FlaskForm):
         return OutageState(self.outage_state.data) if self.outage_state.data else None
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(BaseForm):
     body = TextAreaField(
         _l("Vad är nytt?"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 6}
     )
@@ -108,22 +108,22 @@ class UpdateForm(FlaskForm):
     )
 
 
-class FinishForm(FlaskForm):
+class FinishForm(BaseForm):
     body = TextAreaField(_l("Meddelande till mottagarna"), validators=[Optional(), Length(max=20000)])
     # Only for closing an outage: when it really ended (filled in with now).
     ended_at = DateTimeLocalField(_l("Driftstörningen slutade"), format=LOCAL_FORMAT, validators=[Optional()])
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(BaseForm):
     starts_at = DateTimeLocalField(_l("Ny start"), format=LOCAL_FORMAT, validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Nytt slut"), format=LOCAL_FORMAT, validators=[DataRequired()])
     body = TextAreaField(_l("Meddelande till mottagarna"), validators=[Optional(), Length(max=20000)])
 
 
-class AddRecipientForm(FlaskForm):
+class AddRecipientForm(BaseForm):
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Namn"), validators=[Optional(), Length(max=200)])
 
 
-class PublishForm(FlaskForm):
+class PublishForm(BaseForm):
     expected = IntegerField(validators=[Optional()])

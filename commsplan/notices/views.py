@@ -15,7 +15,7 @@ from sqlalchemy import select
 from commsplan.audience.services import included
 from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
-from commsplan.forms import ConfirmForm
+from commsplan.forms import AddressActionForm, ConfirmForm
 from commsplan.notices import feed, services
 from commsplan.notices.forms import (
     AddRecipientForm,
@@ -265,8 +265,9 @@ def _edit_recipient(notice_id: int, change, message: str):  # type: ignore[no-un
     notice = _notice_or_404(notice_id)
     if not notice.is_draft:
         abort(409, _("Mottagarlistan kan bara ändras före publicering."))
-    email = (request.form.get("email") or "").strip()
-    if ConfirmForm().validate_on_submit() and email:
+    form = AddressActionForm()
+    email = form.address
+    if form.validate_on_submit() and email:
         change(db.session, notice, email)
         db.session.commit()
         flash(message % {"email": email}, "success")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from commsplan.forms import BaseForm
 
 MAX_BODY = 50_000
 
 
-class PublicPageForm(FlaskForm):
+class PublicPageForm(BaseForm):
     title_sv = StringField(
         _l("Rubrik (svenska)"), validators=[DataRequired(_l("Ange en rubrik.")), Length(max=200)]
     )

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from commsplan.forms import BaseForm, WebAddress
 
 LONG_TEXT = 20_000
-
-
-def web_address(form: FlaskForm, field: Field) -> None:
-    """An http(s) address with a host name, without spaces."""
-    value = (field.data or "").strip()
-    field.data = value
-    if not value:
-        return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise ValidationError(_l("Ange en fullständig webbadress som börjar med https:// eller http://."))
 
 
 def _text(label: str, max_length: int = LONG_TEXT) -> TextAreaField:
     return TextAreaField(label, validators=[Optional(), Length(max=max_length)])
 
 
-class PlanForm(FlaskForm):
+class PlanForm(BaseForm):
     region = StringField(_l("Region"), validators=[DataRequired(_l("Ange regionens namn.")), Length(max=200)])
     title = StringField(_l("Planens titel"), validators=[DataRequired(_l("Ange en titel.")), Length(max=300)])
     version = StringField(_l("Version"), validators=[DataRequired(_l("Ange en version.")), Length(max=50)])
@@ -40,24 +28,24 @@ class PlanForm(FlaskForm):
     collaboration = _text(_l("Samverkan (inledande text)"))
 
 
-class GoalForm(FlaskForm):
+class GoalForm(BaseForm):
     text = TextAreaField(
         _l("Kommunikationsmål"), validators=[DataRequired(_l("Skriv målet.")), Length(max=2000)]
     )
 
 
-class ChecklistQuestionForm(FlaskForm):
+class ChecklistQuestionForm(BaseForm):
     text = TextAreaField(_l("Fråga"), validators=[DataRequired(_l("Skriv frågan.")), Length(max=2000)])
 
 
-class GuidelineForm(FlaskForm):
+class GuidelineForm(BaseForm):
     title = StringField(
         _l("Riktlinje"), validators=[DataRequired(_l("Ange riktlinjens namn.")), Length(max=300)]
     )
-    url = StringField(_l("Länk"), validators=[Optional(), Length(max=1000), web_address])
+    url = StringField(_l("Länk"), validators=[Optional(), Length(max=1000), WebAddress()])
 
 
-class CollaborationForm(FlaskForm):
+class CollaborationForm(BaseForm):
     name = StringField(_l("Samverkan"), validators=[DataRequired(_l("Ange ett namn.")), Length(max=200)])
     cadence = StringField(_l("Hur ofta"), validators=[Optional(), Length(max=200)])
     participants = TextAreaField(_l("Med vilka"), validators=[Optional(), Length(max=2000)])

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -22,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
+from commsplan.forms import BaseForm
 from commsplan.plan.labels import (
     CHANNEL_KIND_LABELS,
     LANGUAGE_LABELS,
@@ -85,7 +85,7 @@ def _text(label: Any, max_length: int = 10000) -> TextAreaField:
     return TextAreaField(label, validators=[Optional(), Length(max=max_length)])
 
 
-class UnitForm(FlaskForm):
+class UnitForm(BaseForm):
     name = _name(_l("Ange enhetens namn."))
     kind = SelectField(
         _l("Typ"), coerce=enum_value, choices=choices(UNIT_KIND_LABELS), default=UnitKind.administration.value
@@ -93,7 +93,7 @@ class UnitForm(FlaskForm):
     description = _text(_l("Beskrivning"))
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(BaseForm):
     name = _name(_l("Ange kanalens namn."))
     kind = SelectField(
         _l("Typ av kanal"),
@@ -106,7 +106,7 @@ class ChannelForm(FlaskForm):
     description = _text(_l("Beskrivning"))
 
 
-class StakeholderGroupForm(FlaskForm):
+class StakeholderGroupForm(BaseForm):
     name = _name(_l("Ange gruppens namn."))
     need_kind = SelectField(
         _l("Behoven formuleras"),
@@ -123,7 +123,7 @@ class StakeholderGroupForm(FlaskForm):
     position = _position()
 
 
-class RecipientForm(FlaskForm):
+class RecipientForm(BaseForm):
     unit_id = SelectField(
         _l("Enhet"), coerce=optional_id, validators=[DataRequired(message=_l("Välj en enhet."))], choices=[]
     )
@@ -143,7 +143,7 @@ class RecipientForm(FlaskForm):
         self.channel_id.choices = _id_choices(channels, _l("– ingen kanal –"))
 
 
-class ContactForm(FlaskForm):
+class ContactForm(BaseForm):
     name = _name(_l("Ange kontaktens namn."))
     email = EmailField(
         _l("E-postadress"),
@@ -173,7 +173,7 @@ class ContactForm(FlaskForm):
         self.group_ids.choices = _id_choices(groups, None)
 
 
-class SystemForm(FlaskForm):
+class SystemForm(BaseForm):
     name = _name(_l("Ange systemets namn."))
     object_unit_id = SelectField(_l("Systemförvaltningsobjekt"), coerce=optional_id, choices=[])
     description = _text(_l("Beskrivning"))
@@ -182,13 +182,13 @@ class SystemForm(FlaskForm):
         self.object_unit_id.choices = _id_choices(units, _l("– inget objekt –"))
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(BaseForm):
     name = _name(_l("Ange e-tjänstens namn."))
     description = _text(_l("Beskrivning"))
     position = _position()
 
 
-class ResponsibilityForm(FlaskForm):
+class ResponsibilityForm(BaseForm):
     system_id = SelectField(_l("System"), coerce=optional_id, choices=[])
     responsible_unit_id = SelectField(_l("Ansvarig"), coerce=optional_id, choices=[])
     channel_id = SelectField(_l("Kontaktväg (kanal)"), coerce=optional_id, choices=[])
@@ -202,7 +202,7 @@ class ResponsibilityForm(FlaskForm):
         self.channel_id.choices = _id_choices(channels, _l("– ingen kanal –"))
 
 
-class DependencyForm(FlaskForm):
+class DependencyForm(BaseForm):
     service_id = SelectField(_l("E-tjänst"), coerce=optional_id, choices=[])
     system_id = SelectField(
         _l("Beroende av systemet"),
@@ -217,7 +217,7 @@ class DependencyForm(FlaskForm):
         self.system_id.choices = _id_choices(systems, _l("– välj system –"))
 
 
-class _FilterForm(FlaskForm):
+class _FilterForm(BaseForm):
     """Filters travel in the query string: no CSRF token, nothing is changed."""
 
     class Meta:

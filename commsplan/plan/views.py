@@ -29,6 +29,7 @@ from commsplan.auth.guard import may, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.inputs import parse_id
 from commsplan.integrity import services as impact
 from commsplan.plan import crud
 from commsplan.plan.forms import (
@@ -352,7 +353,7 @@ def _save_recipient(form: RecipientForm, recipient: Recipient | None) -> Recipie
 @bp.route("/plan/recipients/new", methods=["GET", "POST"])
 @role_required(Role.coordinator)
 def recipient_create():
-    form = _recipient_form(unit_id=request.args.get("unit", type=int))
+    form = _recipient_form(unit_id=request.args.get("unit", type=parse_id))
     return _form_page(
         form,
         title=_("Ny mottagare av information"),
@@ -400,7 +401,7 @@ def contact_list():
     page = crud.search_contacts(
         db.session,
         criteria,
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=parse_id),
         per_page=current_app.config["PAGE_SIZE"],
     )
     # Links to other pages keep the filters but not the page number.
@@ -705,7 +706,8 @@ def _save_dependency(form: DependencyForm, dependency: Dependency | None) -> Dep
 @role_required(Role.coordinator)
 def dependency_create():
     form = _dependency_form(
-        service_id=request.args.get("service", type=int), system_id=request.args.get("system", type=int)
+        service_id=request.args.get("service", type=parse_id),
+        system_id=request.args.get("system", type=parse_id),
     )
     return _form_page(
         form,

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from commsplan.auth.guard import public, readable
 from commsplan.extensions import db, limiter
 from commsplan.forms import ConfirmForm
+from commsplan.inputs import parse_id
 from commsplan.kinds import NoticeKind
 from commsplan.kinds.labels import KIND_LABELS
 from commsplan.plan.models import Contact, Service
@@ -48,7 +49,7 @@ def subscription_list():
     """All subscriptions, or one contact's (``?contact=<id>``, linked from contact pages)."""
     form = SubscriptionForm()
     _fill(form)
-    contact_id = request.args.get("contact", type=int)
+    contact_id = request.args.get("contact", type=parse_id)
     contact = db.session.get(Contact, contact_id) if contact_id else None
     if contact_id and contact is None:
         abort(404)
@@ -333,7 +334,7 @@ def one_click(token: str):
 @bp.get("/subscriptions/requests")
 def requests_list():
     """Every opt-out and role request, newest first; open role requests on top."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=parse_id), 1)
     size = current_app.config["PAGE_SIZE"]
     return render_template(
         "subscriptions/requests.html",

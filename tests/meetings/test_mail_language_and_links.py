@@ -46,6 +46,9 @@ def _sign_up(client, occ, email, **extra):
 def test_english_registrant_gets_english_mail_swedish_stays_default(app, client, auth, session, outbox):
     series = _series(session)
     occ = services.upcoming(series)[0]
+    for address in ("en@example.org", "sv@example.org"):  # known addresses: signed up at once
+        factories.make_contact(session, email=address)
+    session.commit()
     assert _sign_up(client, occ, "en@example.org", language="en").status_code == 200
     assert _sign_up(client, occ, "sv@example.org", language="sv").status_code == 200
     drain(app, connections=1)
@@ -81,7 +84,7 @@ def test_english_registrant_gets_english_mail_swedish_stays_default(app, client,
     drain(app, connections=1)
     [moved] = outbox.to("en@example.org")
     assert moved["Subject"].startswith("Rescheduled: Agenda 1177")
-    assert "Hello Anna Andersson!" in moved.get_body(("plain",)).get_content()
+    assert "Hello!" in moved.get_body(("plain",)).get_content()
     [flyttat] = outbox.to("sv@example.org")
     assert flyttat["Subject"].startswith("Ändrad tid: Agenda 1177")
 
@@ -148,8 +151,12 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
     )
     invitations.send_invitations(session, network)
     session.commit()
+    for address in ("anna@example.org", "ann@example.org"):
+        factories.make_contact(session, email=address)
+    session.commit()
     info = _series(session)
     info_occ, info_later = services.upcoming(info)[:2]
+    assert _sign_up(client, info_occ, "okand@example.org").status_code == 200  # a confirmation link
     assert _sign_up(client, info_occ, "anna@example.org").status_code == 200
     assert _sign_up(client, info_later, "anna@example.org").status_code == 200
     assert _sign_up(client, info_occ, "ann@example.org", language="en").status_code == 200
@@ -166,7 +173,14 @@ def test_every_link_in_meeting_mail_works_without_an_account(app, client, auth, 
     drain(app, connections=1)
 
     kinds = {m["Subject"].split(":")[0] for m in outbox.messages}
-    assert {"Inbjudan", "Ändrat", "Inställt", "Anmälan bekräftad", "Ändrad tid"} <= kinds
+    assert {
+        "Inbjudan",
+        "Ändrat",
+        "Inställt",
+        "Anmälan bekräftad",
+        "Ändrad tid",
+        "Bekräfta din anmälan",
+    } <= kinds
     assert {"Invitation", "Changed", "Cancelled", "Registration confirmed", "Rescheduled"} <= kinds
     checked = sum(assert_links_work_anonymously(app, mail) for mail in outbox.messages)
     assert checked >= len(outbox.messages)

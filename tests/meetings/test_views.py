@@ -112,6 +112,10 @@ def test_invalid_series_form_is_400_and_stores_nothing(client, auth, session):
     assert response.status_code == 400
     response = client.post("/meetings/new", data=_form(starts_on="0001-01-01"))
     assert response.status_code == 400
+    # The app-wide date bound (commsplan.inputs) answers before the series' own.
+    assert 'href="#starts_on">Första datum: Ange ett datum mellan' in response.get_data(as_text=True)
+    response = client.post("/meetings/new", data=_form(starts_on="2150-01-01"))
+    assert response.status_code == 400
     assert 'href="#starts_on">Första datum: Första datum ska ligga mellan' in response.get_data(as_text=True)
     response = client.post("/meetings/new", data=_form(title="", online_url="not a url"))
     assert response.status_code == 400
@@ -162,6 +166,12 @@ def test_move_and_cancel_one_occurrence(client, auth, session):
     response = client.post(
         f"/meetings/occurrences/{second.id}/move",
         data={"day": "0001-01-01", "start_time": "00:30", "end_time": "01:00"},
+    )
+    assert response.status_code == 400
+    assert "Ange ett datum mellan" in response.get_data(as_text=True)  # commsplan.inputs
+    response = client.post(
+        f"/meetings/occurrences/{second.id}/move",
+        data={"day": "2150-01-01", "start_time": "00:30", "end_time": "01:00"},
     )
     assert response.status_code == 400
     assert "Datumet ska ligga mellan" in response.get_data(as_text=True)
@@ -247,8 +257,8 @@ def test_agenda_times_follow_a_moved_meeting(session):
 def test_participant_list_and_csv(client, auth, session):
     series = _series(session)
     occ = services.upcoming(series)[0]
-    services.register(session, occ, "Anna Andersson", "Anna@Example.org", "Region Uppsala")
-    services.register(session, occ, "=HYPERLINK()", "b@example.org", "")
+    factories.make_registration(session, occ, "Anna Andersson", "Anna@Example.org", "Region Uppsala")
+    factories.make_registration(session, occ, "=HYPERLINK()", "b@example.org", "")
     session.commit()
     auth.login(Role.viewer)
     page = client.get(f"/meetings/occurrences/{occ.id}").get_data(as_text=True)
@@ -269,7 +279,7 @@ def test_participant_list_and_csv(client, auth, session):
 
 def test_delete_series_with_registrations_is_blocked(client, auth, session):
     series = _series(session)
-    services.register(session, services.upcoming(series)[0], "A", "a@example.org")
+    factories.make_registration(session, services.upcoming(series)[0], "A", "a@example.org")
     session.commit()
     auth.login(Role.coordinator)
     page = client.get(f"/meetings/{series.id}/delete").get_data(as_text=True)
@@ -322,7 +332,7 @@ def test_agenda_rows_can_be_reordered_and_removed(client, auth, session):
     bad = dict(data, **{"items-0-material_url": "inte en länk"})
     response = client.post(f"/meetings/occurrences/{occ.id}/agenda", data=bad)
     assert response.status_code == 400
-    assert "Rad 1, Länk till material: Felaktig URL." in response.get_data(as_text=True)
+    assert "Rad 1, Länk till material: Ange en fullständig webbadress" in response.get_data(as_text=True)
 
 
 def test_saving_an_unchanged_agenda_keeps_the_sequence(session):
