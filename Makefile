@@ -31,8 +31,15 @@ run: $(STAMP) translations
 	$(FLASK) commsplan demo
 	@bash scripts/run.sh
 
+## axe-core for the accessibility tests (tests/browser/test_axe.py), from the committed lock file.
+AXE := tests/js/node_modules/axe-core/axe.min.js
+$(AXE): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+	@touch $@
+
 ## The whole test suite: SQLite always, PostgreSQL too when COMMSPLAN_TEST_DATABASE_URL is set.
-test: $(STAMP) translations browser
+## The browser tests (Chromium, axe-core) run too; PYTEST_ARGS='-m "not browser"' leaves them out.
+test: $(STAMP) translations browser $(AXE)
 	env -u COMMSPLAN_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$COMMSPLAN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ($$COMMSPLAN_TEST_DATABASE_URL)"; \

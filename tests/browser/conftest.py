@@ -89,6 +89,15 @@ def page(chromium: Any, live_url: str) -> Iterator[Any]:
 
 
 @pytest.fixture
+def audited_page(chromium: Any, live_url: str) -> Iterator[Any]:
+    """Like ``page``, but the app's Content-Security-Policy lets axe-core's injected script run."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE", bypass_csp=True)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def phone(chromium: Any, live_url: str) -> Iterator[Any]:
     context = chromium.new_context(viewport={"width": PHONE_WIDTH, "height": 900}, locale="sv-SE")
     context.set_default_timeout(10_000)
