@@ -9,6 +9,11 @@ from commsplan.notices.models import NoticeKind, NoticeStatus, OutageState, Seve
 from commsplan.timeutil import STOCKHOLM
 
 
+def _Id() -> fields.Integer:  # noqa: N802 – used like a field class
+    """A row id: what the database can hold (32 bits on PostgreSQL), else a 422, not a 500."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
 class _Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -47,15 +52,15 @@ class NoticeInSchema(_Strict):
     changes_for_staff = fields.String(load_default="", validate=validate.Length(max=10000))
     changes_for_residents = fields.String(load_default="", validate=validate.Length(max=10000))
     reminder_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
-    service_ids = fields.List(fields.Integer(), load_default=list)
-    system_ids = fields.List(fields.Integer(), load_default=list)
+    service_ids = fields.List(_Id(), load_default=list)
+    system_ids = fields.List(_Id(), load_default=list)
     service_names = fields.List(
         fields.String(), load_default=list, metadata={"description": "E-services by name, e.g. Journalen"}
     )
     system_names = fields.List(
         fields.String(), load_default=list, metadata={"description": "Systems by name"}
     )
-    group_ids = fields.List(fields.Integer(), load_default=list)
+    group_ids = fields.List(_Id(), load_default=list)
 
 
 class NoticeListQuerySchema(_Strict):
