@@ -20,10 +20,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 translations: $(MO_FILES)
 
-## Debian's chromium for the 390 px layout test (Playwright drives it; no browser download).
+## Debian's chromium for the browser tests in tests/browser/ (Playwright drives it; no browser download).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
-		|| echo "chromium could not be installed: tests/test_mobile.py will be skipped"
+		|| echo "chromium could not be installed: the tests in tests/browser/ will be skipped"
 
 ## Install, migrate, load the demo plan and start web app, delivery worker and mail catcher.
 run: $(STAMP) translations
