@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PO_FILES := $(wildcard commsplan/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser icaljs
+.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,15 +20,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 translations: $(MO_FILES)
 
-## Debian's chromium for the 390 px layout test (Playwright drives it; no browser download).
+## Debian's chromium for the browser tests in tests/browser/ (Playwright drives it; no browser download).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
-		|| echo "chromium could not be installed: tests/test_mobile.py will be skipped"
-
-## ICAL.js (Thunderbird's iCalendar parser) for tests/feeds/test_recurring_series.py, from the lock file.
-icaljs:
-	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/js --no-audit --no-fund --silent; \
-		else echo "npm is missing: the ICAL.js test will be skipped"; fi
+		|| echo "chromium could not be installed: the tests in tests/browser/ will be skipped"
 
 ## Install, migrate, load the demo plan and start web app, delivery worker and mail catcher.
 run: $(STAMP) translations
@@ -36,8 +31,16 @@ run: $(STAMP) translations
 	$(FLASK) commsplan demo
 	@bash scripts/run.sh
 
+## Test-only JavaScript from the committed lock file: ICAL.js (Thunderbird's iCalendar
+## parser, tests/feeds/test_recurring_series.py) and axe-core (tests/browser/test_axe*.py).
+NODE_DEPS := tests/js/node_modules/.installed
+$(NODE_DEPS): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+	@touch $@
+
 ## The whole test suite: SQLite always, PostgreSQL too when COMMSPLAN_TEST_DATABASE_URL is set.
-test: $(STAMP) translations browser icaljs
+## The browser tests (Chromium, axe-core) run too; PYTEST_ARGS='-m "not browser"' leaves them out.
+test: $(STAMP) translations browser $(NODE_DEPS)
 	env -u COMMSPLAN_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$COMMSPLAN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ($$COMMSPLAN_TEST_DATABASE_URL)"; \

@@ -106,8 +106,13 @@ def _api_user() -> User:
     return g.api_user
 
 
+# Ids are 32-bit integers on PostgreSQL (and SQLite refuses Python ints beyond 64 bits):
+# a larger id is a notice that cannot exist, not a database error.
+MAX_ID = 2**31 - 1
+
+
 def _notice(notice_id: int) -> Notice:
-    notice = db.session.get(Notice, notice_id)
+    notice = db.session.get(Notice, notice_id) if notice_id <= MAX_ID else None
     if notice is None:
         abort(404, message=_("Meddelande %(id)s finns inte.", id=notice_id))
     return notice
