@@ -131,6 +131,24 @@ class PublishOutSchema(ma.Schema):
     recipients = fields.List(fields.Nested(RecipientOutSchema))
 
 
+class DeliveryQuerySchema(_Strict):
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={"description": "Page of `failures`, from 1"},
+    )
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class DeliveryFailureSchema(ma.Schema):
+    address = fields.String(attribute="to_address")
+    name = fields.String(attribute="to_name")
+    answer = fields.String(
+        attribute="last_error", metadata={"description": "The mail server's answer, e.g. `550 5.1.1 …`"}
+    )
+    attempts = fields.Integer()
+
+
 class DeliveryCountsSchema(ma.Schema):
     queued = fields.Integer()
     sending = fields.Integer()
@@ -138,3 +156,9 @@ class DeliveryCountsSchema(ma.Schema):
     sent = fields.Integer()
     failed = fields.Integer()
     cancelled = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    failures = fields.List(
+        fields.Nested(DeliveryFailureSchema),
+        metadata={"description": "Failed addresses, `per_page` at a time; `failed` counts them all"},
+    )

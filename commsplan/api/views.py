@@ -18,6 +18,8 @@ from commsplan.api.messages import translate
 from commsplan.api.models import ApiToken
 from commsplan.auth.guard import SAFE_METHODS, required_role_for, role_required
 from commsplan.auth.models import Role, User
+from commsplan.delivery import services as delivery
+from commsplan.delivery.models import DeliveryState
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.notices import services
@@ -232,13 +234,22 @@ def close_notice(payload: dict[str, Any], notice_id: int):
 
 
 @bp.get("/notices/<int:notice_id>/delivery")
+@bp.arguments(schemas.DeliveryQuerySchema, location="query", as_kwargs=True)
 @bp.response(200, schemas.DeliveryCountsSchema)
-def delivery_counts(notice_id: int):
-    """How many mails about the notice are queued, sent, retrying or failed."""
-    from commsplan.delivery.services import counts_for
-
+def delivery_counts(notice_id: int, page: int = 1, per_page: int = 50):
+    """How many mails about the notice are queued, sent, retrying or failed, and which
+    addresses failed with the mail server's answer (paginated)."""
     notice = _notice(notice_id)
-    return {state.value: n for state, n in counts_for(db.session, "notice", notice.id).items()}
+    counts = {state.value: n for state, n in delivery.counts_for(db.session, "notice", notice.id).items()}
+    failures = delivery.items_for(
+        db.session,
+        "notice",
+        notice.id,
+        state=DeliveryState.failed,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    return {**counts, "page": page, "per_page": per_page, "failures": failures}
 
 
 # --- token pages (session log-in, not the API) -----------------------------------------

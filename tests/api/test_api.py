@@ -345,3 +345,33 @@ def test_api_takes_english_wording_and_the_real_end_of_an_outage(client, session
     assert closed.status_code == 200, closed.json
     assert closed.json["status"] == "closed"
     assert closed.json["ends_at"].startswith("2026-03-02T08:30:00")
+
+
+def test_delivery_lists_failed_addresses_with_the_servers_answer_page_by_page(
+    client, session, runner, outbox
+):
+    plan = small_plan(session)
+    token = _token(session)
+    created = client.post(
+        "/api/v1/notices", json={**OUTAGE, "service_ids": [plan.journalen.id]}, headers=_h(token)
+    )
+    notice_id = created.json["id"]
+    assert client.post(f"/api/v1/notices/{notice_id}/publish", headers=_h(token)).status_code == 200
+    outbox.scripted_replies = ["550 5.1.1 Mottagaren finns inte", "554 5.7.1 Spärrad"]
+    assert runner.invoke(args=["commsplan", "deliver"]).exit_code == 0
+
+    url = f"/api/v1/notices/{notice_id}/delivery"
+    first = client.get(f"{url}?per_page=1", headers=_h(token))
+    assert first.status_code == 200, first.json
+    assert first.json["failed"] == 2 and first.json["page"] == 1 and first.json["per_page"] == 1
+    second = client.get(f"{url}?per_page=1&page=2", headers=_h(token))
+    third = client.get(f"{url}?per_page=1&page=3", headers=_h(token))
+    failures = first.json["failures"] + second.json["failures"]
+    assert third.json["failures"] == []
+    assert {f["address"] for f in failures} == {"drift@example.org", "strateg@example.org"}
+    assert {f["answer"] for f in failures} == {"550 5.1.1 Mottagaren finns inte", "554 5.7.1 Spärrad"}
+    assert all(f["attempts"] == 1 for f in failures)
+
+    for bad in ("page=0", "per_page=501", "page=" + "9" * 309, "page=1.5", "per_page=x"):
+        refused = client.get(f"{url}?{bad}", headers=_h(token))
+        assert refused.status_code == 422, bad
