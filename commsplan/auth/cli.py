@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
+from flask import current_app
 
-from commsplan.auth import services
+from commsplan.auth import routes, services
 from commsplan.auth.models import Role
 from commsplan.cli import commsplan_cli
 from commsplan.extensions import db
@@ -58,3 +60,16 @@ def demo_admin_command() -> None:
         password_file.chmod(0o600)
     password = password_file.read_text().strip()
     click.echo(f"Demo-administratör: {DEMO_ADMIN_EMAIL}  lösenord: {password}")
+
+
+@commsplan_cli.command("routes")
+@click.option("--write", is_flag=True, help=f"Skriv tabellen till {routes.DOC_PATH}.")
+def routes_command(write: bool) -> None:
+    """Visa varje adress med metod och vem som får använda den."""
+    text = routes.render_markdown(routes.access_table(current_app))
+    if write:
+        path = Path(current_app.root_path).parent / routes.DOC_PATH
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"Skrev {path}.")
+    else:
+        click.echo(text, nl=False)
