@@ -41,6 +41,7 @@ from commsplan.meetings import services as meetings
 from commsplan.meetings.forms import describe_cadence
 from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.meetings.notify import short_when, when
+from commsplan.subscriptions.services import preferences_url
 from commsplan.timeutil import local, utcnow
 
 SOURCE_TYPE = "occurrence"
@@ -263,6 +264,12 @@ def invitation_calendar(
     return ical.calendar_of(occurrence.series.title, [event], method)
 
 
+def _preferences(contact_id: int | None, language: str) -> str:
+    """A contact's own preferences page, as every mail to a contact links to (a fresh
+    signed token per mail); people outside the plan have none."""
+    return localised_url(preferences_url(contact_id), language) if contact_id else ""
+
+
 def _subject(occurrence: Occurrence, kind: str) -> str:
     when = short_when(occurrence)
     title = occurrence.series.title
@@ -301,6 +308,7 @@ def _send(
             "url": url,
             "agenda": ical.agenda_summary(occurrence),
             "recipient": person,
+            "preferences_url": _preferences(contact_id, language),
         }
         message = OutgoingMessage(
             kind=kind,
@@ -562,6 +570,7 @@ def _deliver(
             "upcoming": [(when(occ), url_of(occ)) for occ in upcoming],
             "dates": [(when(occ), url_of(occ)) for occ in dates],
             "recipient": person,
+            "preferences_url": _preferences(contact_id, language),
         }
         message = OutgoingMessage(
             kind=kind,
