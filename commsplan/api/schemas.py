@@ -132,12 +132,10 @@ class PublishOutSchema(ma.Schema):
 
 
 class DeliveryQuerySchema(_Strict):
-    page = fields.Integer(
-        load_default=1,
-        validate=validate.Range(min=1, max=1_000_000),
-        metadata={"description": "Page of `failures`, from 1"},
+    page = WholeNumber(
+        load_default=1, low=1, high=1_000_000, metadata={"description": "Page of `failures`, from 1"}
     )
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    per_page = WholeNumber(load_default=50, low=1, high=500)
 
 
 class DeliveryFailureSchema(ma.Schema):
