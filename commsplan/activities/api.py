@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from commsplan.activities import services
 from commsplan.activities.models import Activity, ActivityKind, ActivityStatus
+from commsplan.api.fields import AwareDateTime, Id, Text, WholeNumber
 from commsplan.api.views import api_error, authenticate
 from commsplan.auth.guard import bearer_token
 from commsplan.extensions import csrf, db
@@ -34,33 +35,31 @@ class _Strict(ma.Schema):
 
 
 class GroupInSchema(_Strict):
-    group_id = fields.Integer(required=True)
+    group_id = Id(required=True)
     directly = fields.Boolean(load_default=True)
-    core_message = fields.String(load_default="", validate=validate.Length(max=5000))
-    channel_ids = fields.List(fields.Integer(), load_default=list)
+    core_message = Text(load_default="", validate=validate.Length(max=5000))
+    channel_ids = fields.List(Id(), load_default=list)
 
 
 class AnswerInSchema(_Strict):
-    question_id = fields.Integer(required=True)
-    text = fields.String(load_default="", validate=validate.Length(max=5000))
+    question_id = Id(required=True)
+    text = Text(load_default="", validate=validate.Length(max=5000))
     confirmed = fields.Boolean(load_default=False)
 
 
 class ActivityInSchema(_Strict):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.Enum(ActivityKind, by_value=True, load_default=ActivityKind.general)
-    template_id = fields.Integer(allow_none=True, load_default=None)
+    template_id = Id(allow_none=True, load_default=None)
     information_value = fields.Boolean(allow_none=True, load_default=None)
-    information_value_why = fields.String(load_default="", validate=validate.Length(max=5000))
-    purpose = fields.String(load_default="", validate=validate.Length(max=5000))
-    due_at = fields.AwareDateTime(default_timezone=STOCKHOLM, allow_none=True, load_default=None)
-    workdays_before = fields.Integer(
-        allow_none=True, load_default=None, validate=validate.Range(min=0, max=250)
-    )
-    responsible_user_id = fields.Integer(allow_none=True, load_default=None)
-    responsible_contact_id = fields.Integer(allow_none=True, load_default=None)
-    occurrence_id = fields.Integer(allow_none=True, load_default=None)
-    notice_ids = fields.List(fields.Integer(), load_default=list)
+    information_value_why = Text(load_default="", validate=validate.Length(max=5000))
+    purpose = Text(load_default="", validate=validate.Length(max=5000))
+    due_at = AwareDateTime(default_timezone=STOCKHOLM, allow_none=True, load_default=None)
+    workdays_before = WholeNumber(allow_none=True, load_default=None, low=0, high=250)
+    responsible_user_id = Id(allow_none=True, load_default=None)
+    responsible_contact_id = Id(allow_none=True, load_default=None)
+    occurrence_id = Id(allow_none=True, load_default=None)
+    notice_ids = fields.List(Id(), load_default=list)
     groups = fields.List(fields.Nested(GroupInSchema), load_default=list)
     answers = fields.List(fields.Nested(AnswerInSchema), load_default=list)
 
@@ -98,13 +97,13 @@ class ActivityOutSchema(ma.Schema):
 class ActivityListQuerySchema(_Strict):
     status = fields.Enum(ActivityStatus, by_value=True, load_default=None)
     kind = fields.Enum(ActivityKind, by_value=True, load_default=None)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = WholeNumber(load_default=100, low=1, high=500)
+    offset = WholeNumber(load_default=0, low=0)
 
 
 class StatusInSchema(_Strict):
     status = fields.Enum(ActivityStatus, by_value=True, required=True)
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
 def _data(payload: dict[str, Any]) -> services.ActivityData:

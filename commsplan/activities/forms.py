@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -25,11 +24,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from commsplan.activities.labels import ACTIVITY_KIND_LABELS, ANSWER_KIND_LABELS
 from commsplan.activities.models import ActivityKind, AnswerKind, TemplateQuestion
+from commsplan.forms import BaseForm
 from commsplan.notices.forms import MultiCheckboxField
 from commsplan.plan.models import Channel, StakeholderGroup
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(BaseForm):
     title = StringField(_l("Rubrik"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(
         _l("Slag av aktivitet"), choices=[(k.value, ACTIVITY_KIND_LABELS[k]) for k in ActivityKind]
@@ -100,13 +100,13 @@ def activity_form(
     return form
 
 
-class DropForm(FlaskForm):
+class DropForm(BaseForm):
     reason = TextAreaField(
         _l("Varför blir aktiviteten inte av?"), validators=[DataRequired(), Length(max=2000)]
     )
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(BaseForm):
     text = TextAreaField(_l("Fråga"), validators=[DataRequired(), Length(max=2000)])
     help_text = TextAreaField(_l("Hjälptext"), validators=[Length(max=2000)])
     answer_kind = SelectField(
@@ -116,7 +116,7 @@ class QuestionForm(FlaskForm):
     )
 
 
-class GateForm(FlaskForm):
+class GateForm(BaseForm):
     enabled = BooleanField(
         _l("Release, servicefönster och allmän information kräver en aktivitet med komplett checklista")
     )

@@ -4,10 +4,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
+from commsplan.forms import BaseForm
 from commsplan.kinds.labels import KIND_LABELS
 from commsplan.subscriptions.labels import FREQUENCY_LABELS, LANGUAGE_LABELS
 from commsplan.subscriptions.models import Frequency
@@ -17,7 +17,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class SubscriptionForm(FlaskForm):
+class SubscriptionForm(BaseForm):
     contact = SelectField(_l("Kontakt"), coerce=int, validators=[DataRequired()])
     target = SelectField(_l("Prenumererar på"), validators=[DataRequired()])
     frequency = SelectField(
@@ -34,7 +34,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class _ChoicesForm(FlaskForm):
+class _ChoicesForm(BaseForm):
     """What to follow and how often: the part shared by sign-up and preferences."""
 
     services = MultiCheckboxField(_l("E-tjänster"), coerce=int, choices=[])
@@ -91,7 +91,7 @@ class PreferencesForm(_ChoicesForm):
     pass
 
 
-class RoleDigestForm(FlaskForm):
+class RoleDigestForm(BaseForm):
     role_digest = RadioField(
         _l("Release och allmän information"),
         choices=[(f.value, label) for f, label in FREQUENCY_LABELS.items()],
