@@ -12,7 +12,7 @@ from commsplan.audit import services
 from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
-from commsplan.inputs import parse_int
+from commsplan.inputs import parse_int, text_problem
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/history")
 
@@ -93,6 +93,9 @@ def history():
     text = (request.args.get("q") or "").strip()[:200]
     object_type = request.args.get("type") or ""
     action = request.args.get("action") or ""
+    for value in (text, object_type):
+        if problem := text_problem(value):
+            abort(400, problem)
     if action and action not in services.ACTIONS:
         abort(400, _("Okänt filter."))
     page = request.args.get("page", 1, type=parse_int) or 1
