@@ -2,9 +2,10 @@
 
 Every recipient gets their own copy with its own ``Message-ID`` (chosen by the outbox).
 Threading: every mail about one notice has the same subject stem ("Driftstörning:
-<title>"), and each later mail to a recipient names the ``Message-ID`` of the first mail
-that recipient got about the notice in ``References`` and ``In-Reply-To`` (filled in per
-recipient, ``%%thread_root%%``): Gmail threads only on a References id it has seen.
+<title>"), later ones behind the kind of update in brackets ("[Uppdatering] …"), and
+each later mail to a recipient names the ``Message-ID`` of the first mail that recipient
+got about the notice in ``References`` and ``In-Reply-To`` (filled in per recipient,
+``%%thread_root%%``): Gmail threads only on a References id it has seen.
 ``Thread-Topic`` carries the stem for Outlook's conversations.
 """
 
@@ -73,10 +74,16 @@ def subject_stem(notice: Notice, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 def subject_for(notice: Notice, event: UpdateKind, language: str = DEFAULT_LANGUAGE) -> str:
-    """``[prefix – ]<stem>``, in the current locale."""
+    """``[<kind of update>] <stem>``, in the current locale; the first mail is the stem alone.
+
+    The kind of update goes in a leading bracket because that is the one change to a
+    subject both big clients group through: Gmail ignores a leading ``[…]`` and ``Re:``
+    when it matches subjects, and Outlook files the mail under its ``Thread-Topic`` (the
+    stem). A dash prefix or a trailing addition makes Gmail start a new conversation.
+    Sources in docs/notices-and-api.md."""
     base = subject_stem(notice, language)
     prefix = SUBJECT_PREFIXES.get(event)
-    return one_line(f"{prefix} – {base}" if prefix else base)
+    return one_line(f"[{prefix}] {base}" if prefix else base)
 
 
 def notice_url(notice: Notice) -> str:

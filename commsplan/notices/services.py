@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from commsplan.audience.services import ListEdit, NoticeScope, ResolvedRecipient, included, resolve
 from commsplan.auth.models import User
-from commsplan.delivery.models import OutboxItem, OutgoingMessage
+from commsplan.delivery.models import DeliveryState, OutboxItem, OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.languages import DEFAULT_LANGUAGE, MAIL_LANGUAGES, contact_languages
 from commsplan.notices.checks import run_publish_checks
@@ -261,17 +261,30 @@ def reset_recipient(session: Session, notice: Notice, email: str) -> None:
 
 
 def thread_roots(session: Session, notice: Notice) -> dict[str, str]:
-    """Address (lower-case) -> the Message-ID of the first mail it was sent about ``notice``."""
-    rows = session.execute(
-        select(OutboxItem.to_address, OutboxItem.message_id_header)
+    """Address (lower-case) -> the Message-ID of the first mail about ``notice`` that can
+    have reached it: a copy refused for good (failed) or withdrawn (cancelled) never
+    arrived, so threading under it would point at a mail the reader does not have.
+
+    The first row per address is found in SQL: a notice mailed to thousands a dozen
+    times must not load every outbox row into Python."""
+    address = func.lower(OutboxItem.to_address)
+    first = (
+        select(func.min(OutboxItem.id).label("item_id"))
         .join(OutgoingMessage, OutgoingMessage.id == OutboxItem.message_id)
-        .where(OutgoingMessage.source_type == "notice", OutgoingMessage.source_id == notice.id)
-        .order_by(OutboxItem.id)
+        .where(
+            OutgoingMessage.source_type == "notice",
+            OutgoingMessage.source_id == notice.id,
+            OutboxItem.state.not_in([DeliveryState.failed, DeliveryState.cancelled]),
+        )
+        .group_by(address)
+        .subquery()
     )
-    roots: dict[str, str] = {}
-    for address, message_id in rows:
-        roots.setdefault(address.lower(), message_id)
-    return roots
+    rows = session.execute(
+        select(OutboxItem.to_address, OutboxItem.message_id_header).join(
+            first, first.c.item_id == OutboxItem.id
+        )
+    )
+    return {to_address.lower(): message_id for to_address, message_id in rows}
 
 
 def _addressees(links: Any, people: list[ResolvedRecipient], roots: dict[str, str]) -> Any:

@@ -53,7 +53,7 @@ def test_english_contact_gets_english_mail_and_swedish_stays_default(client, ses
     english = sorted(outbox.to("drift@example.org"), key=lambda m: m["Subject"])
     assert [m["Subject"] for m in english] == [
         "Outage: The Journal cannot be reached",
-        "Update – Outage: The Journal cannot be reached",
+        "[Update] Outage: The Journal cannot be reached",
     ]
     first = english[0]
     html = first.get_body(("html",)).get_content()
@@ -72,7 +72,7 @@ def test_english_contact_gets_english_mail_and_swedish_stays_default(client, ses
     swedish = outbox.to("strateg@example.org")
     assert sorted(m["Subject"] for m in swedish) == [
         "Driftstörning: Journalen går inte att nå",
-        "Uppdatering – Driftstörning: Journalen går inte att nå",
+        "[Uppdatering] Driftstörning: Journalen går inte att nå",
     ]
     swedish_first = next(m for m in swedish if m["Subject"].startswith("Drift"))
     assert '<html lang="sv">' in swedish_first.get_body(("html",)).get_content()
@@ -115,8 +115,8 @@ def test_service_window_schedule_mail_is_in_the_contacts_language(session, runne
     _deliver(runner)
     subjects = sorted(m["Subject"] for m in outbox.to("en@example.org"))
     assert subjects == [
-        "In progress – Planned service window: Uppgradering av Journalen",
         "Planned service window: Uppgradering av Journalen",
+        "[In progress] Planned service window: Uppgradering av Journalen",
     ]
 
 

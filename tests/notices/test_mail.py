@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import vobject
@@ -68,9 +69,9 @@ def test_updates_thread_under_the_first_mail(session, runner, outbox):
     mails = outbox.to("drift@example.org")
     subjects = sorted(m["Subject"] for m in mails)
     assert subjects == [
-        "Avslutat – Driftstörning: Journalen går inte att nå",
         "Driftstörning: Journalen går inte att nå",
-        "Uppdatering – Driftstörning: Journalen går inte att nå",
+        "[Avslutat] Driftstörning: Journalen går inte att nå",
+        "[Uppdatering] Driftstörning: Journalen går inte att nå",
     ]
     # Later mails refer to the Message-ID the first mail to this reader really carried.
     first = next(m for m in mails if m["Subject"].startswith("Driftstörning"))
@@ -83,7 +84,7 @@ def test_updates_thread_under_the_first_mail(session, runner, outbox):
     assert {str(m["In-Reply-To"]) for m in others if m["In-Reply-To"]} == {
         next(m for m in others if m["Subject"].startswith("Driftstörning"))["Message-ID"]
     }
-    update = next(m for m in mails if m["Subject"].startswith("Uppdatering"))
+    update = next(m for m in mails if m["Subject"].startswith("[Uppdatering]"))
     assert "Orsaken är hittad." in update.get_body(("plain",)).get_content()
     assert "Orsaken är identifierad" in update.get_body(("plain",)).get_content()
     assert len({m["Message-ID"] for m in mails}) == 3
@@ -117,7 +118,7 @@ def test_release_subject_does_not_repeat_release(session, runner, outbox):
     _deliver(runner)
     assert sorted(m["Subject"] for m in outbox.messages) == [
         "Release 2.3 av Journalen",
-        "Uppdatering – Release 2.3 av Journalen",
+        "[Uppdatering] Release 2.3 av Journalen",
     ]
 
 
@@ -165,8 +166,70 @@ def test_service_window_mail_carries_the_window_as_ics(session, runner, outbox):
     services.cancel(session, notice, None, "Behövs inte.")
     session.commit()
     _deliver(runner)
-    moved, cancelled = sorted(outbox.messages, key=lambda m: m["Subject"].startswith("Inställt"))
+    moved, cancelled = sorted(outbox.messages, key=lambda m: m["Subject"].startswith("[Inställt]"))
     moved_event = _window_calendar(moved).vevent
     assert moved_event.uid.value == notice.uid
     assert moved_event.dtstart.value == later and int(moved_event.sequence.value) > int(event.sequence.value)
     assert _window_calendar(cancelled).vevent.status.value == "CANCELLED"
+
+
+def _gmail_subject_key(subject: str) -> str:
+    """How Gmail matches subjects into one conversation: reply/forward prefixes and a
+    leading bracketed tag are ignored, anything else counts (docs/notices-and-api.md)."""
+    key = subject.strip()
+    while True:
+        stripped = re.sub(r"^(?:(?:re|fwd?|sv|vb)\s*:\s*|\[[^\]]*\]\s*)", "", key, flags=re.IGNORECASE)
+        if stripped == key:
+            return key
+        key = stripped
+
+
+def _outlook_prefix_rule(subject: str) -> str:
+    """MAPI's normalised subject: one to three non-numeric characters, colon, space."""
+    return re.sub(r"^[^\W\d_]{1,3}: ", "", subject)
+
+
+def test_every_mail_of_a_notice_groups_into_one_conversation(session, runner, outbox):
+    notice = make_notice(session, title="Journalen går inte att nå")
+    services.add_recipient(session, notice, "lasare@example.org")
+    services.publish(session, notice, None)
+    session.commit()
+    services.post_update(session, notice, None, "Orsaken är hittad.", OutageState.identified)
+    session.commit()
+    services.close(session, notice, None, "Löst.")
+    session.commit()
+    _deliver(runner)
+
+    first, update, closed = outbox.to("lasare@example.org")
+    stem = "Driftstörning: Journalen går inte att nå"
+    assert first["Subject"] == stem
+    # The kind of update stays visible, before the stem.
+    assert update["Subject"] == "[Uppdatering] " + stem
+    assert closed["Subject"] == "[Avslutat] " + stem
+    assert {_gmail_subject_key(m["Subject"]) for m in (first, update, closed)} == {stem}
+    # Outlook: its own prefix rule would not strip "[Uppdatering] ", so the conversation
+    # topic comes from Thread-Topic, the same stem on every mail.
+    assert {m["Thread-Topic"] for m in (first, update, closed)} == {stem}
+    assert _outlook_prefix_rule(first["Subject"]) == stem
+
+
+def test_thread_starts_at_the_first_mail_the_reader_actually_received(session, runner, outbox):
+    notice = make_notice(session)
+    services.add_recipient(session, notice, "lasare@example.org")
+    services.publish(session, notice, None)
+    session.commit()
+    outbox.scripted_replies.append("550 5.1.1 Mailbox unavailable")
+    _deliver(runner)
+    assert outbox.messages == []  # the first mail was refused: the reader never had it
+
+    services.post_update(session, notice, None, "Orsaken är hittad.")
+    session.commit()
+    services.close(session, notice, None, "Löst.")
+    session.commit()
+    _deliver(runner)
+
+    update, closed = outbox.to("lasare@example.org")
+    # The update is the first mail this reader has: it starts the thread, refers to nothing.
+    assert update["References"] is None and update["In-Reply-To"] is None
+    assert closed["In-Reply-To"] == update["Message-ID"]
+    assert str(closed["References"]).split()[0] == update["Message-ID"]

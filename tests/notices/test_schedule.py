@@ -65,9 +65,9 @@ def test_schedule_sends_reminder_start_and_end_exactly_once(session, window):
     assert window.status is NoticeStatus.closed
     assert _subjects(session) == [
         "Planerat servicefönster: Uppgradering",
-        "Påminnelse – Planerat servicefönster: Uppgradering",
-        "Pågår nu – Planerat servicefönster: Uppgradering",
-        "Avslutat – Planerat servicefönster: Uppgradering",
+        "[Påminnelse] Planerat servicefönster: Uppgradering",
+        "[Pågår nu] Planerat servicefönster: Uppgradering",
+        "[Avslutat] Planerat servicefönster: Uppgradering",
     ]
 
 
@@ -95,7 +95,7 @@ def test_reschedule_notifies_and_reminds_again_for_new_time(session, window):
         now=at("2026-01-05 10:00"),
     )
     session.commit()
-    assert _subjects(session)[-1] == "Ändrad tid – Planerat servicefönster: Uppgradering"
+    assert _subjects(session)[-1] == "[Ändrad tid] Planerat servicefönster: Uppgradering"
 
     assert services.run_schedule(session, at("2026-01-07 18:00")) == []  # old start: nothing
     assert services.run_schedule(session, at("2026-01-13 09:00")) == [(window.id, "reminder")]
@@ -113,7 +113,7 @@ def test_extending_a_started_window_sends_extended_and_no_second_start(session, 
         now=at("2026-01-07 19:50"),
     )
     session.commit()
-    assert _subjects(session)[-1] == "Förlängt – Planerat servicefönster: Uppgradering"
+    assert _subjects(session)[-1] == "[Förlängt] Planerat servicefönster: Uppgradering"
 
     assert services.run_schedule(session, at("2026-01-07 20:30")) == []
     assert services.run_schedule(session, at("2026-01-07 22:00")) == [(window.id, "ended")]
@@ -168,7 +168,7 @@ def test_two_workers_at_once_send_the_reminder_once(app, session, window):
     for thread in threads:
         thread.join()
     assert sorted(event for result in results for _id, event in result) == ["reminder"]
-    assert _subjects(session).count("Påminnelse – Planerat servicefönster: Uppgradering") == 1
+    assert _subjects(session).count("[Påminnelse] Planerat servicefönster: Uppgradering") == 1
 
 
 def test_no_reminder_when_published_after_the_reminder_time(session):

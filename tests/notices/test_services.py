@@ -200,7 +200,7 @@ def test_cancel_sends_and_ends_notice(session):
     session.commit()
     assert notice.status is NoticeStatus.cancelled
     subjects = sorted(session.scalars(select(OutgoingMessage.subject)))
-    assert "Inställt – Planerat servicefönster: Uppgradering av Journalen" in subjects
+    assert "[Inställt] Planerat servicefönster: Uppgradering av Journalen" in subjects
 
 
 def test_calendar_notices_lists_published_windows_and_releases(session):
