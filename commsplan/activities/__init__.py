@@ -2,8 +2,9 @@
 item prepared against the plan's checklist, and the gate that makes publishing wait for it.
 
 Depends on notices, never the other way round: the gate is a check registered with
-``notices.checks``, and the notice pages read the per-group wording through template
-globals this package provides.
+``notices.checks``, the per-group core messages reach notice mail through a source
+registered with ``wording`` (below both), and the notice pages read the per-group wording
+through template globals this package provides.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from commsplan.extensions import db
 def init_app(app: Flask) -> None:
     from commsplan.activities import api, cli, models, services, views  # noqa: F401
     from commsplan.notices.checks import register_publish_check
+    from commsplan.wording.services import register_wording_source
 
     app.config.setdefault("ACTIVITY_GATE", True)
     # National practice: update people at least every 30 minutes during an outage.
@@ -31,6 +33,8 @@ def init_app(app: Flask) -> None:
         return services.gate_blockers(session, notice, current_app.config)
 
     register_publish_check(app, "activity-checklist", gate)
+    # Notice mail gives each recipient the core message of their stakeholder group.
+    register_wording_source(app, "activity-groups", services.group_wordings)
 
     def public_wording(notice: Any) -> str | None:
         return services.wording_for_groups(

@@ -2,7 +2,8 @@
 which channels and how many people, and which groups heard nothing.
 
 People are counted from the outbox (sent rows of the notice's mail, by contact), so the
-report never needs a second log. A contact counts for the groups it belongs to now.
+report never needs a second log. A contact counts for the groups it belonged to when the
+mail was queued (``OutboxItemGroup``, written with the row), not for its groups today.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from commsplan.activities import services
 from commsplan.activities.models import Activity, ActivityStatus
-from commsplan.delivery.models import DeliveryState, OutboxItem, OutgoingMessage
+from commsplan.delivery.models import DeliveryState, OutboxItem, OutboxItemGroup, OutgoingMessage
 from commsplan.notices.models import Notice, NoticeStatus
-from commsplan.plan.models import StakeholderGroup, contact_stakeholder_group
+from commsplan.plan.models import StakeholderGroup
 
 
 @dataclass
@@ -74,17 +75,17 @@ def _people_by_notice_and_group(session: Session, notice_ids: list[int]) -> dict
     rows = session.execute(
         select(
             OutgoingMessage.source_id,
-            contact_stakeholder_group.c.group_id,
-            func.count(OutboxItem.contact_id.distinct()),
+            OutboxItemGroup.group_id,
+            func.count(func.lower(OutboxItem.to_address).distinct()),
         )
         .join(OutboxItem, OutboxItem.message_id == OutgoingMessage.id)
-        .join(contact_stakeholder_group, contact_stakeholder_group.c.contact_id == OutboxItem.contact_id)
+        .join(OutboxItemGroup, OutboxItemGroup.outbox_item_id == OutboxItem.id)
         .where(
             OutgoingMessage.source_type == "notice",
             OutgoingMessage.source_id.in_(notice_ids),
             OutboxItem.state == DeliveryState.sent,
         )
-        .group_by(OutgoingMessage.source_id, contact_stakeholder_group.c.group_id)
+        .group_by(OutgoingMessage.source_id, OutboxItemGroup.group_id)
     )
     return {(notice_id, group_id): count for notice_id, group_id, count in rows}
 

@@ -32,6 +32,7 @@ from commsplan.notices.mail import one_line
 from commsplan.notices.models import Notice, NoticeKind
 from commsplan.plan.models import Channel, Contact, StakeholderGroup
 from commsplan.timeutil import STOCKHOLM, utcnow
+from commsplan.wording.services import GroupWording, choose, choose_by_names
 
 GATE_SETTING = "gate_enabled"
 # Notice kinds that need a prepared activity before they go out; an outage goes first.
@@ -624,20 +625,25 @@ def outages_awaiting_checklist(session: Session, limit: int = 50) -> list[Notice
     return [n for n in outages if not prepared(linked.get(n.id, []))][:limit]
 
 
+def group_wordings(session: Session, notice_id: int) -> list[GroupWording]:
+    """The per-group core messages of the live activities linked to a notice, activity by
+    activity in the activity's own order of its groups: the source notices mail uses."""
+    wordings = []
+    for activity in activities_by_notice(session, [notice_id], live=True).get(notice_id, []):
+        for g in activity.groups:
+            if g.core_message.strip():
+                wordings.append(GroupWording(g.group_id, g.group.name, g.core_message))
+    return wordings
+
+
 def wording_for_groups(session: Session, notice: Notice, group_names: list[str]) -> str | None:
     """The core message a linked activity holds for the first of ``group_names`` it has."""
-    wanted = [name.casefold() for name in group_names]
-    for activity in activities_for_notice(session, notice):
-        if activity.status is ActivityStatus.dropped:
-            continue
-        messages = {g.group.name.casefold(): g.core_message for g in activity.groups if g.core_message}
-        for name in wanted:
-            if name in messages:
-                return messages[name]
-    return None
+    chosen = choose_by_names(group_wordings(session, notice.id), group_names)
+    return chosen.text if chosen else None
 
 
 def wording_for_contact(session: Session, notice: Notice, contact: Contact) -> str | None:
     """The core message for the contact's first stakeholder group that a linked activity
     words separately (care staff get the staff wording); None if there is none."""
-    return wording_for_groups(session, notice, [g.name for g in contact.groups])
+    chosen = choose(group_wordings(session, notice.id), [g.id for g in contact.groups])
+    return chosen.text if chosen else None

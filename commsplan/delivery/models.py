@@ -123,6 +123,20 @@ class OutboxItem(db.Model):
     )
 
 
+class OutboxItemGroup(db.Model):
+    """A stakeholder group the recipient of one outbox row belonged to when the mail was
+    queued: coverage counts whom a mail reached as what, not what they are today."""
+
+    __tablename__ = "outbox_item_group"
+
+    outbox_item_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("stakeholder_group.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class AddressBounce(db.Model):
     """A permanent refusal (5xx) of one address, written by the worker in the same commit
     that marks the outbox item failed. Keyed by the address, not the contact: once a

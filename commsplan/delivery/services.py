@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.mime import check_header_name, single_line
-from commsplan.delivery.models import DeliveryState, OutboxItem, OutgoingMessage
+from commsplan.delivery.models import DeliveryState, OutboxItem, OutboxItemGroup, OutgoingMessage
 from commsplan.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class Addressee:
     contact_id: int | None = None
     personalisation: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""
+    # The stakeholder groups the person is reached as (recorded for coverage).
+    group_ids: Sequence[int] = ()
 
 
 def message_domain(base_url: str | None = None) -> str:
@@ -93,12 +95,15 @@ def enqueue(
     now = utcnow()
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []
+    groups_by_address: dict[str, Sequence[int]] = {}
     for addressee in addressees:
         address = addressee.email.strip()
         key = address.lower()
         if not key or key in seen:
             continue
         seen.add(key)
+        if addressee.group_ids:
+            groups_by_address[address] = addressee.group_ids
         ok = valid_address(address)
         rows.append(
             {
@@ -120,7 +125,23 @@ def enqueue(
         # A core bulk insert: a notice to thousands of people must not build thousands
         # of ORM objects inside the publishing request.
         session.execute(insert(OutboxItem), rows)
+    if groups_by_address:
+        _record_groups(session, message.id, groups_by_address)
     return len(rows)
+
+
+def _record_groups(session: Session, message_id: int, groups_by_address: Mapping[str, Sequence[int]]) -> None:
+    """One row per (outbox row, group), keyed by the rows just inserted for the message."""
+    items = session.execute(
+        select(OutboxItem.id, OutboxItem.to_address).where(OutboxItem.message_id == message_id)
+    )
+    links = [
+        {"outbox_item_id": item_id, "group_id": group_id}
+        for item_id, address in items
+        for group_id in dict.fromkeys(groups_by_address.get(address, ()))
+    ]
+    if links:
+        session.execute(insert(OutboxItemGroup), links)
 
 
 def counts_for(session: Session, source_type: str, source_id: int) -> dict[DeliveryState, int]:

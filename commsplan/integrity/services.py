@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from commsplan.activities.models import Activity, ActivityGroup, activity_group_channel
 from commsplan.audience.models import AudienceRule
-from commsplan.delivery.models import AddressBounce, OutboxItem
+from commsplan.delivery.models import AddressBounce, OutboxItem, OutboxItemGroup
 from commsplan.digests.models import DigestRun
 from commsplan.feeds import invitations
 from commsplan.feeds.models import FeedKind, FeedToken, Invitation, SeriesInvitation
@@ -213,6 +213,16 @@ REFERENCES: list[Reference] = [
         via=meeting_series_group.c.series_id,
     ),
     *_notice_references(StakeholderGroup, notice_group, "group_id"),
+    Reference(
+        StakeholderGroup,
+        OutboxItemGroup.group_id,
+        OutboxItem,
+        Effect.removed,
+        _l("Utskick som nådde gruppen (utskicken finns kvar, inte gruppens täckning)"),
+        lambda o: o.to_address,
+        lambda o: Link("delivery.message_delivery", {"message_id": o.message_id}),
+        via=OutboxItemGroup.outbox_item_id,
+    ),
     # --- units
     Reference(
         Unit,

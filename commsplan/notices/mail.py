@@ -113,10 +113,15 @@ def window_attachment(
 
 
 def build_message(
-    notice: Notice, event: UpdateKind, update: NoticeUpdate | None, language: str = DEFAULT_LANGUAGE
+    notice: Notice,
+    event: UpdateKind,
+    update: NoticeUpdate | None,
+    language: str = DEFAULT_LANGUAGE,
+    wording: str = "",
 ) -> OutgoingMessage:
-    """The mail for ``event`` on ``notice`` in ``language``; rendered once for all its
-    readers, ``%%preferences_url%%`` (and the one-click ``unsubscribe_url`` of the
+    """The mail for ``event`` on ``notice`` in ``language``, led by ``wording`` (the core
+    message for the readers' stakeholder group, as the coordinator wrote it; "" for none);
+    rendered once for all its readers, ``%%preferences_url%%`` (and the one-click ``unsubscribe_url`` of the
     List-Unsubscribe header) are filled in per recipient."""
     language = mail_language(language)
     headers = {"References": "%%thread_root%%", "In-Reply-To": "%%thread_root%%"}
@@ -147,6 +152,7 @@ def build_message(
             "services": ", ".join(s.name for s in notice.services),
             "systems": ", ".join(s.name for s in notice.systems),
             "preferences_url": "%%preferences_url%%",
+            "wording": wording.strip(),
         }
         subject = subject_for(notice, event, language)
         headers["Thread-Topic"] = subject_stem(notice, language)

@@ -37,6 +37,7 @@ from commsplan.notices.models import (
 from commsplan.plan.models import Contact, Service, StakeholderGroup, System
 from commsplan.subscriptions.services import notice_mail_links
 from commsplan.timeutil import STOCKHOLM, utcnow
+from commsplan.wording.services import GroupWording, choose, groups_of_contacts, wordings_for_notice
 
 SCHEDULER_NAME = "Schemaläggaren"
 
@@ -287,9 +288,12 @@ def thread_roots(session: Session, notice: Notice) -> dict[str, str]:
     return {to_address.lower(): message_id for to_address, message_id in rows}
 
 
-def _addressees(links: Any, people: list[ResolvedRecipient], roots: dict[str, str]) -> Any:
+def _addressees(
+    links: Any, people: list[ResolvedRecipient], roots: dict[str, str], groups: dict[int, list[int]]
+) -> Any:
     """``links`` personalises each copy (notice_mail_links() of the notice, made once);
-    later mail threads under the first one this person got (none: it is the first)."""
+    later mail threads under the first one this person got (none: it is the first).
+    Each row records the stakeholder groups the person is reached as, for coverage."""
     for person in people:
         yield Addressee(
             email=person.email,
@@ -300,6 +304,7 @@ def _addressees(links: Any, people: list[ResolvedRecipient], roots: dict[str, st
                 "thread_root": roots.get(person.email.lower(), ""),
             },
             reason="; ".join(person.reasons)[:500],
+            group_ids=groups.get(person.contact_id or 0, []),
         )
 
 
@@ -312,18 +317,33 @@ def _by_language(session: Session, people: list[ResolvedRecipient]) -> dict[str,
     return groups
 
 
+def _by_wording(
+    people: list[ResolvedRecipient], wordings: list[GroupWording], groups: dict[int, list[int]]
+) -> dict[GroupWording | None, list[ResolvedRecipient]]:
+    """The readers of one language split by the core message of their stakeholder group
+    (None: no group of theirs has one), in the order the wordings were given."""
+    split: dict[GroupWording | None, list[ResolvedRecipient]] = {None: []}
+    for person in people:
+        split.setdefault(choose(wordings, groups.get(person.contact_id or 0, [])), []).append(person)
+    return split
+
+
 def _send(session: Session, notice: Notice, event: UpdateKind, update: NoticeUpdate | None) -> int:
-    """One message per language that has readers (the Swedish one always), each rendered
-    once and personalised per recipient by the outbox."""
+    """One message per (language, group wording) that has readers (the plain Swedish one
+    always), each rendered once and personalised per recipient by the outbox."""
     session.flush()
     people = included(recipients(session, notice))
     links = notice_mail_links(session, notice.kind, [s.id for s in notice.services], notice.severity)
     roots = thread_roots(session, notice)
+    # Membership at send time: it goes on the outbox rows, and it picks the wording.
+    groups = groups_of_contacts(session, (p.contact_id for p in people))
+    wordings = wordings_for_notice(session, notice.id)
     count = 0
     for language, readers in _by_language(session, people).items():
-        if readers or language == DEFAULT_LANGUAGE:
-            message = build_message(notice, event, update, language)
-            count += enqueue(session, message, _addressees(links, readers, roots))
+        for wording, audience in _by_wording(readers, wordings, groups).items():
+            if audience or (language == DEFAULT_LANGUAGE and wording is None):
+                message = build_message(notice, event, update, language, wording.text if wording else "")
+                count += enqueue(session, message, _addressees(links, audience, roots, groups))
     if update is not None:
         update.sent = True
         update.recipient_count = count

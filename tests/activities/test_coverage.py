@@ -10,7 +10,7 @@ from datetime import datetime
 from commsplan.activities import coverage, services
 from commsplan.activities.models import ActivityStatus
 from commsplan.auth.models import Role
-from commsplan.delivery.models import DeliveryState, OutboxItem, OutgoingMessage
+from commsplan.delivery.models import DeliveryState, OutboxItem, OutboxItemGroup, OutgoingMessage
 from commsplan.notices.models import NoticeKind, NoticeStatus
 from commsplan.timeutil import STOCKHOLM
 from tests import factories
@@ -32,15 +32,17 @@ def _mail(session, notice, deliveries) -> None:  # type: ignore[no-untyped-def]
     message = OutgoingMessage(kind="notice", subject=notice.title, source_type="notice", source_id=notice.id)
     session.add(message)
     for contact, state in deliveries:
-        session.add(
-            OutboxItem(
-                message=message,
-                to_address=contact.email,
-                contact_id=contact.id,
-                state=state,
-                message_id_header=f"<{next(_ids)}@test>",
-            )
+        item = OutboxItem(
+            message=message,
+            to_address=contact.email,
+            contact_id=contact.id,
+            state=state,
+            message_id_header=f"<{next(_ids)}@test>",
         )
+        session.add(item)
+        session.flush()
+        # As enqueue does: the groups the contact was reached as.
+        session.add_all(OutboxItemGroup(outbox_item_id=item.id, group_id=g.id) for g in contact.groups)
     session.flush()
 
 
