@@ -18,7 +18,7 @@ durable outbox in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,7 +40,7 @@ from commsplan.languages import contact_language, localised_url
 from commsplan.meetings import services as meetings
 from commsplan.meetings.forms import describe_cadence
 from commsplan.meetings.models import MeetingSeries, Occurrence
-from commsplan.meetings.notify import short_when, when
+from commsplan.meetings.notify import moved_sentence, short_when, when
 from commsplan.subscriptions.services import preferences_url
 from commsplan.timeutil import local, utcnow
 
@@ -398,8 +398,22 @@ def _sync_series(
                 session, calendar, person, contact_id, "series_dates_cancel", sequence, now, change.cancelled
             )
         if change.changed:
+            originals = {recurrence.rid(occ.original_start): occ.original_start for occ in calendar.scheduled}
+            moved_from = {
+                key: recurrence.previous_start(row.state if row else None, key, originals[key])
+                for key in change.changed
+                if key in originals
+            }
             queued += _deliver(
-                session, calendar, person, contact_id, "series_dates_update", sequence, now, change.changed
+                session,
+                calendar,
+                person,
+                contact_id,
+                "series_dates_update",
+                sequence,
+                now,
+                change.changed,
+                moved_from,
             )
         row.name, row.contact_id = person.name, contact_id
         row.state, row.cancelled, row.sequence_sent, row.sent_at = wanted, False, sequence, now
@@ -533,6 +547,13 @@ def _series_calendar(
     return ical.calendar_of(calendar.series.title, events, method)
 
 
+def _date_line(occ: Occurrence, before: datetime | None) -> str:
+    """One changed date: from where to where if it moved, then its new time span."""
+    if before is not None and before != occ.start:
+        return f"{moved_sentence(before, occ.start)} {when(occ)}"
+    return when(occ)
+
+
 def _deliver(
     session: Session,
     calendar: recurrence.SeriesCalendar,
@@ -542,8 +563,10 @@ def _deliver(
     sequence: int,
     now: datetime,
     keys: Sequence[str] = (),
+    moved_from: Mapping[str, datetime] | None = None,
 ) -> int:
-    """One iMIP mail about a recurring series to one person, in that contact's language."""
+    """One iMIP mail about a recurring series to one person, in that contact's language;
+    ``moved_from`` holds where each changed date started in their calendar before."""
     series = calendar.series
     language = contact_language(session, contact_id)
     by_key = {recurrence.rid(occ.original_start): occ for occ in calendar.cancelled + calendar.scheduled}
@@ -568,7 +591,10 @@ def _deliver(
             "kind": kind,
             "cadence": describe_cadence(series),
             "upcoming": [(when(occ), url_of(occ)) for occ in upcoming],
-            "dates": [(when(occ), url_of(occ)) for occ in dates],
+            "dates": [
+                (_date_line(occ, (moved_from or {}).get(key)), url_of(occ))
+                for key, occ in zip(keys, dates, strict=True)
+            ],
             "recipient": person,
             "preferences_url": _preferences(contact_id, language),
         }

@@ -307,6 +307,11 @@ def state(
             for occ in calendar.overrides
             if occ.end >= now
         },
+        # Where each moved instance starts, so the next mail can say where it moved from;
+        # not compared by ``change_between`` (the digests above already hold the times).
+        "starts": {
+            rid(occ.original_start): occ.start.isoformat() for occ in calendar.overrides if occ.end >= now
+        },
     }
 
 
@@ -321,6 +326,13 @@ class Change:
     @property
     def empty(self) -> bool:
         return not (self.full or self.cancelled or self.changed)
+
+
+def previous_start(old: dict[str, Any] | None, key: str, original_start: datetime) -> datetime:
+    """Where the invitee's calendar has instance ``key`` start: its recorded override, or
+    the rule's own time (the RECURRENCE-ID) if it was never moved for them."""
+    recorded = (old or {}).get("starts", {}).get(key)
+    return datetime.fromisoformat(recorded) if recorded else original_start
 
 
 def change_between(old: dict[str, Any] | None, new: dict[str, Any], scheduled: Iterable[str]) -> Change:

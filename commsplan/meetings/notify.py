@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
@@ -32,6 +33,9 @@ from commsplan.timeutil import STOCKHOLM, utcnow
 
 # Clock times as each language writes them.
 _TIME_PATTERNS = {"sv": "HH.mm", "en": "HH:mm"}
+# A day and a start in a sentence: "3 mars kl. 13.00", "3 March at 13:00".
+_MOMENT_PATTERNS = {"sv": "d MMMM 'kl.' HH.mm", "en": "d MMMM 'at' HH:mm"}
+_MOMENT_YEAR_PATTERNS = {"sv": "d MMMM y 'kl.' HH.mm", "en": "d MMMM y 'at' HH:mm"}
 
 
 def occurrence_ics(
@@ -70,6 +74,24 @@ def when_between(start: datetime, end: datetime) -> str:
     start, end = start.astimezone(STOCKHOLM), end.astimezone(STOCKHOLM)
     pattern = _time_pattern()
     return f"{format_date(start, 'EEEE d MMMM y')} {format_time(start, pattern)}–{format_time(end, pattern)}"
+
+
+def _language() -> str:
+    locale = get_locale()
+    return mail_language(locale.language if locale else None)
+
+
+def moved_sentence(before: datetime, after: datetime) -> str:
+    """ "Mötet 3 mars kl. 13.00 är flyttat till 5 mars kl. 10.00." in the current locale;
+    the year is named only when the move crosses a new year."""
+    language = _language()
+    crosses = before.astimezone(STOCKHOLM).year != after.astimezone(STOCKHOLM).year
+    pattern = (_MOMENT_YEAR_PATTERNS if crosses else _MOMENT_PATTERNS)[language]
+    return _(
+        "Mötet %(before)s är flyttat till %(after)s.",
+        before=format_datetime(before, pattern, tzinfo=STOCKHOLM, locale=language),
+        after=format_datetime(after, pattern, tzinfo=STOCKHOLM, locale=language),
+    )
 
 
 def short_when(occurrence: Occurrence) -> str:
@@ -185,7 +207,11 @@ def queue_registrant_update(
                 "when": when(occurrence),
                 "cancelled": cancelled,
                 "meeting_url": page_url,
-                # "moved from … to …" when the time changed (``previous``: the old start, end).
+                # Which date moved from what to what (``previous``: the old start, end); a
+                # change of the end only is told as the old and new time spans.
+                "moved": moved_sentence(previous[0], occurrence.start)
+                if previous and not cancelled and previous[0] != occurrence.start
+                else "",
                 "moved_from": when_between(*previous)
                 if previous and not cancelled and previous != (occurrence.start, occurrence.end)
                 else "",

@@ -10,6 +10,7 @@ import subprocess
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -242,3 +243,64 @@ def test_the_organiser_is_the_functional_mailbox_sent_by_the_from_address(sessio
         # The app sends in the mailbox's name: SENT-BY is the mail's From (RFC 5545 §3.2.18).
         assert organiser.params["SENT-BY"] == f"mailto:{sender}"
     assert len(calendar.walk("VEVENT")) == 2
+
+
+_SV_MONTHS = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def _moment(value: datetime, language: str) -> str:
+    """A date and start as a reader writes it, spelt out here, not by the code under test."""
+    local = value.astimezone(ZoneInfo("Europe/Stockholm"))
+    if language == "sv":
+        return f"{local.day} {_SV_MONTHS[local.month - 1]} kl. {local:%H.%M}"
+    return f"{local.day} {local:%B} at {local:%H:%M}"
+
+
+def test_a_moved_date_says_from_what_to_what_in_each_readers_language(session, outbox, drain):
+    anna = factories.make_contact(session, name="Anna Andersson", email="anna@example.org")
+    emma = factories.make_contact(session, name="Emma", email="emma@example.org", language="en")
+    series = _series(session, contacts=[anna, emma])
+    session.commit()
+    invitations.send_invitations(session, series)
+    session.commit()
+    drain()
+
+    outbox.clear()
+    moved = [occ for occ in meetings.upcoming(series) if not occ.is_cancelled][1]
+    before = moved.start
+    after = before + timedelta(days=1, hours=1)
+    meetings.move_occurrence(session, moved, after, after + timedelta(hours=2))
+    invitations.send_updates(session, [moved])
+    session.commit()
+    drain()
+    [swedish] = outbox.to("anna@example.org")
+    sentence = f"Mötet {_moment(before, 'sv')} är flyttat till {_moment(after, 'sv')}."
+    assert sentence in swedish.get_body(("plain",)).get_content()
+    assert sentence in swedish.get_body(("html",)).get_content()
+    [english] = outbox.to("emma@example.org")
+    sentence = f"The meeting on {_moment(before, 'en')} has been moved to {_moment(after, 'en')}."
+    assert sentence in english.get_body(("plain",)).get_content()
+
+    # Moved again: "from" is where the reader's calendar has it now, not the rule's time.
+    outbox.clear()
+    later = after + timedelta(hours=2)
+    meetings.move_occurrence(session, moved, later, later + timedelta(hours=2))
+    invitations.send_updates(session, [moved])
+    session.commit()
+    drain()
+    [swedish] = outbox.to("anna@example.org")
+    sentence = f"Mötet {_moment(after, 'sv')} är flyttat till {_moment(later, 'sv')}."
+    assert sentence in swedish.get_body(("plain",)).get_content()

@@ -85,8 +85,14 @@ def test_english_registrant_gets_english_mail_swedish_stays_default(app, client,
     [moved] = outbox.to("en@example.org")
     assert moved["Subject"].startswith("Rescheduled: Agenda 1177")
     assert "Hello!" in moved.get_body(("plain",)).get_content()
+    new_day = start + timedelta(days=1)
+    assert (
+        f"The meeting on {start.day} {start:%B} at {start:%H:%M} has been moved to "
+        f"{new_day.day} {new_day:%B} at 10:00."
+    ) in moved.get_body(("plain",)).get_content()
     [flyttat] = outbox.to("sv@example.org")
     assert flyttat["Subject"].startswith("Ändrad tid: Agenda 1177")
+    assert f"kl. {start:%H.%M} är flyttat till {new_day.day} " in flyttat.get_body(("plain",)).get_content()
 
 
 def test_sign_up_language_defaults_to_the_page_language(client, session):

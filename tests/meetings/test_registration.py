@@ -201,6 +201,28 @@ def test_series_change_mails_registrants_of_changed_occurrences_only(app, client
     assert "Stora salen" in mail.get_body(("plain",)).get_content()
 
 
+_SV_MONTHS = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def _swedish_moment(value) -> str:  # type: ignore[no-untyped-def]
+    """ "3 mars kl. 13.00", written out here rather than by the code under test."""
+    local = value.astimezone(STOCKHOLM)
+    return f"{local.day} {_SV_MONTHS[local.month - 1]} kl. {local:%H.%M}"
+
+
 def _invitation(mail):
     """The iMIP part: method from the content type, and the parsed calendar."""
     [part] = [p for p in mail.iter_attachments() if p.get_filename() == "mote.ics"]
@@ -221,7 +243,7 @@ def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth,
     factories.make_contact(session, name="Anna Andersson", email="anna.andersson@example.org")
     factories.make_contact(session, name="Bo", email="bo@example.org")
     session.commit()
-    old_when = notify.when(occ)
+    old_start = occ.start
     assert _sign_up(client, occ).status_code == 200
     assert _sign_up(client, occ, email="bo@example.org", name="Bo").status_code == 200
     drain(app, connections=1)
@@ -256,9 +278,11 @@ def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth,
         assert calendar.vevent.dtstart.value.astimezone(STOCKHOLM).date() == day
         # The mail says which date moved from what to what.
         session.refresh(occ)
-        moved = f"Mötet flyttas från {old_when} till {notify.when(occ)}."
+        new_start = f"{day.day} {_SV_MONTHS[day.month - 1]} kl. 10.00"
+        moved = f"Mötet {_swedish_moment(old_start)} är flyttat till {new_start}."
         assert moved in mail.get_body(("plain",)).get_content()
         assert moved in mail.get_body(("html",)).get_content()
+        assert f"Tid: {notify.when(occ)}" in mail.get_body(("plain",)).get_content()
         assert "font-family: sans-serif" in mail.get_body(("html",)).get_content()
 
     outbox.clear()
