@@ -143,7 +143,9 @@ def _request(
     sequence = occ.sequence
     if invitation.cancelled and invitation.sequence_sent is not None:
         sequence = max(sequence, invitation.sequence_sent + 1)
-    _send(session, occ, ical.Method.request, person, contact_id, kind, sequence, now)
+    before = invitation.start_sent if kind == "invitation_update" and not invitation.cancelled else None
+    _send(session, occ, ical.Method.request, person, contact_id, kind, sequence, now, before)
+    invitation.start_sent = occ.start
     invitation.name = person.name
     invitation.cancelled = False
     invitation.sequence_sent = sequence
@@ -289,8 +291,10 @@ def _send(
     kind: str,
     sequence: int,
     now: datetime,
+    before: datetime | None = None,
 ) -> None:
-    """One iMIP mail to one person, in that contact's language (Swedish by default)."""
+    """One iMIP mail to one person, in that contact's language (Swedish by default);
+    ``before``: where the meeting started in their calendar, for an update that moves it."""
     language = contact_language(session, contact_id)
     with force_locale(language):
         public_url = occurrence_url(occurrence)
@@ -307,6 +311,9 @@ def _send(
             "end": local(occurrence.end),
             "url": url,
             "agenda": ical.agenda_summary(occurrence),
+            "moved": moved_sentence(before, occurrence.start)
+            if before is not None and before != occurrence.start
+            else "",
             "recipient": person,
             "preferences_url": _preferences(contact_id, language),
         }

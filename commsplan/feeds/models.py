@@ -95,6 +95,8 @@ class Invitation(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     sequence_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # The start the last REQUEST gave, so an update can say where the meeting moved from.
+    start_sent: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import pytest
 import vobject
@@ -107,6 +108,7 @@ def test_moving_sends_a_request_with_a_higher_sequence(session, outbox, drain):
     drain()
     occurrence = series.occurrences[1]
     first_sequence = occurrence.sequence
+    first_start = occurrence.start
     outbox.clear()
 
     new_start = occurrence.start + timedelta(days=1)
@@ -122,6 +124,16 @@ def test_moving_sends_a_request_with_a_higher_sequence(session, outbox, drain):
     assert int(calendar.vevent.sequence.value) > first_sequence
     assert utc(calendar.vevent.dtstart.value) == new_start
     assert outbox.messages[0]["Subject"].startswith("Ändrat:")
+    # The mail says where the meeting moved from and to (spelt out here, not by the code).
+    months = "januari februari mars april maj juni juli augusti september oktober november december"
+    old, new = (value.astimezone(ZoneInfo("Europe/Stockholm")) for value in (first_start, new_start))
+    sentence = (
+        f"Mötet {old.day} {months.split()[old.month - 1]} kl. {old:%H.%M} är flyttat till "
+        f"{new.day} {months.split()[new.month - 1]} kl. {new:%H.%M}."
+    )
+    mail = outbox.to("bertil@example.org")[0]
+    assert sentence in mail.get_body(("plain",)).get_content()
+    assert sentence in mail.get_body(("html",)).get_content()
     # Nothing new to say: no more mail.
     assert invitations.send_updates(session, [occurrence]) == 0
 
