@@ -22,7 +22,6 @@ ROW_LABELS: dict[str, Callable[[int], str]] = {
     "Plan": lambda n: ngettext("%(num)d plan", "%(num)d planer", n),
     "Goal": lambda n: ngettext("%(num)d kommunikationsmål", "%(num)d kommunikationsmål", n),
     "Guideline": lambda n: ngettext("%(num)d riktlinje", "%(num)d riktlinjer", n),
-    "ChecklistQuestion": lambda n: ngettext("%(num)d checklistfråga", "%(num)d checklistfrågor", n),
     "StakeholderGroup": lambda n: ngettext("%(num)d intressentgrupp", "%(num)d intressentgrupper", n),
     "InformationNeed": lambda n: ngettext("%(num)d informationsbehov", "%(num)d informationsbehov", n),
     "Unit": lambda n: ngettext("%(num)d enhet", "%(num)d enheter", n),

@@ -17,8 +17,9 @@ from commsplan.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.activities import api, cli, models, services, views  # noqa: F401
+    from commsplan.activities import api, cli, document, models, services, views  # noqa: F401
     from commsplan.notices.checks import register_publish_check
+    from commsplan.plan.document import register_section
     from commsplan.wording.services import register_wording_source
 
     app.config.setdefault("ACTIVITY_GATE", True)
@@ -35,6 +36,8 @@ def init_app(app: Flask) -> None:
     register_publish_check(app, "activity-checklist", gate)
     # Notice mail gives each recipient the core message of their stakeholder group.
     register_wording_source(app, "activity-groups", services.group_wordings)
+    # The plan document's checklist is this package's template, right after "Samverkan".
+    register_section(app, "samverkan", document.checklist_section)
 
     def public_wording(notice: Any) -> str | None:
         return services.wording_for_groups(

@@ -54,7 +54,6 @@ OBJECT_LABELS = {
     "plan": _l("Planen"),
     "goal": _l("Kommunikationsmål"),
     "guideline": _l("Riktlinje"),
-    "checklist_question": _l("Planens checklistfråga"),
     "meeting_series": _l("Mötesserie"),
     "occurrence": _l("Mötestillfälle"),
     "agenda_item": _l("Punkt på dagordningen"),

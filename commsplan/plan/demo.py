@@ -6,8 +6,8 @@ real mail addresses (``example.org``); the contacts are invented.
 
 Loading is idempotent and gentle with edits: rows are matched on natural keys (names,
 e-mail addresses, unit + role, service + system) and only what is missing is added.
-Existing rows keep whatever users changed; ordered texts (needs, goals, guidelines,
-checklist) are filled only while empty.
+Existing rows keep whatever users changed; ordered texts (needs, goals, guidelines) are
+filled only while empty. The checklist is the activities' template (activities.defaults).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from commsplan.plan.models import (
     Channel,
     ChannelKind,
-    ChecklistQuestion,
     Collaboration,
     Contact,
     Dependency,
@@ -111,16 +110,6 @@ GUIDELINES: list[tuple[str, str]] = [
         + "kommunikationsriktlinjer--for-1177-vardguidens-e-tjanster--nar-du-skriver-till-invanare/",
     ),
     ("Varumärkesmanual för 1177", _1177_MATERIAL + "Varumarkesmanual/varumarket/"),
-]
-
-CHECKLIST: list[str] = [
-    "Har aktiviteten ett informationsvärde för våra intressenter?",
-    "Vilka målgrupper är direkt/indirekt berörda?",
-    "Vad är syftet med informationen?",
-    "Vad ska informeras om för respektive målgrupp? Vad är kärnan?",
-    "Genom vilka informationskanaler når vi bäst respektive målgrupp?",
-    "När ska informationen ges?",
-    "Vem ansvarar?",
 ]
 
 # (name, need kind, needs) in the order of the plan.
@@ -473,9 +462,6 @@ class _Loader:
                 Guideline(position=i, title=title, url=url) for i, (title, url) in enumerate(GUIDELINES, 1)
             ]
             self.report.added["Guideline"] += len(GUIDELINES)
-        if not plan.checklist:
-            plan.checklist = [ChecklistQuestion(position=i, text=text) for i, text in enumerate(CHECKLIST, 1)]
-            self.report.added["ChecklistQuestion"] += len(CHECKLIST)
         self.session.flush()
         return plan
 

@@ -302,21 +302,6 @@ def _collaboration(session: Session, plan: Plan) -> Section:
     )
 
 
-def _checklist(plan: Plan) -> Section:
-    if not plan.checklist:
-        return Section(
-            "checklista",
-            _("Att tänka på vid olika aktivitetsinsatser"),
-            [Empty(_("Inga frågor är inlagda."))],
-        )
-    table = Table(
-        [_("Frågeställningar"), _("Check √")],
-        [[Cell(q.text), Cell("")] for q in plan.checklist],
-        css_class="checklist",
-    )
-    return Section("checklista", _("Att tänka på vid olika aktivitetsinsatser"), [table])
-
-
 # A feature that adds to the plan (e.g. audience: who gets what) registers a section
 # builder placed after one of ours, so ``plan`` never imports the feature.
 SectionBuilder = Callable[[Session], Section]
@@ -351,7 +336,8 @@ def build_document(
             _text_blocks(plan.dissemination) or [Empty(_("Avsnittet är inte ifyllt."))],
         ),
         _collaboration(session, plan),
-        _checklist(plan),
+        # The checklist ("checklista") is added by activities, whose checklist template
+        # holds the questions every activity answers: one source for both.
     ]
     if extra:
         sections = [

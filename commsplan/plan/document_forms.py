@@ -1,4 +1,4 @@
-"""Forms for editing the plan itself (texts, goals, guidelines, checklist, collaborations)."""
+"""Forms for editing the plan itself (texts, goals, guidelines, collaborations)."""
 
 from __future__ import annotations
 
@@ -32,10 +32,6 @@ class GoalForm(BaseForm):
     text = TextAreaField(
         _l("Kommunikationsmål"), validators=[DataRequired(_l("Skriv målet.")), Length(max=2000)]
     )
-
-
-class ChecklistQuestionForm(BaseForm):
-    text = TextAreaField(_l("Fråga"), validators=[DataRequired(_l("Skriv frågan.")), Length(max=2000)])
 
 
 class GuidelineForm(BaseForm):

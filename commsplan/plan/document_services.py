@@ -1,4 +1,4 @@
-"""Editing the plan itself: its texts, goals, guidelines, checklist and collaborations.
+"""Editing the plan itself: its texts, goals, guidelines and collaborations.
 
 Functions take an explicit session and leave committing to the caller. Every change
 touches ``Plan.updated_at`` so the document shows when the plan last changed.
@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commsplan.plan.models import ChecklistQuestion, Collaboration, Goal, Guideline, Plan
+from commsplan.plan.models import Collaboration, Goal, Guideline, Plan
 from commsplan.plan.services import current_plan
 from commsplan.timeutil import utcnow
 
@@ -30,8 +30,8 @@ PLAN_FIELDS = (
 
 # The plan's ordered parts. Goals, guidelines and questions belong to the plan; a
 # collaboration stands on its own but is still part of the plan document.
-PlanItem = Goal | Guideline | ChecklistQuestion | Collaboration
-I = TypeVar("I", Goal, Guideline, ChecklistQuestion, Collaboration)  # noqa: E741
+PlanItem = Goal | Guideline | Collaboration
+I = TypeVar("I", Goal, Guideline, Collaboration)  # noqa: E741
 
 
 class PlanMissing(LookupError):

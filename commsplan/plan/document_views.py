@@ -21,13 +21,12 @@ from commsplan.integrity import services as impact
 from commsplan.plan import document_services as services
 from commsplan.plan.document import build_document, registered_sections, to_markdown
 from commsplan.plan.document_forms import (
-    ChecklistQuestionForm,
     CollaborationForm,
     GoalForm,
     GuidelineForm,
     PlanForm,
 )
-from commsplan.plan.models import ChecklistQuestion, Collaboration, Goal, Guideline
+from commsplan.plan.models import Collaboration, Goal, Guideline
 from commsplan.plan.services import current_plan
 from commsplan.plan.views import bp
 
@@ -45,7 +44,8 @@ _SECTION_EDITORS: dict[str, list[tuple[str, dict[str, str], LazyString]]] = {
         ("plan.document_items", {"kind": "collaborations"}, _l("Ändra samverkan")),
         ("plan.dependency_list", {}, _l("Ändra beroenden")),
     ],
-    "checklista": [("plan.document_items", {"kind": "checklist"}, _l("Ändra frågor"))],
+    # The checklist section comes from the activities' checklist template (one source).
+    "checklista": [("activities.template_list", {}, _l("Ändra frågor"))],
 }
 
 
@@ -126,7 +126,7 @@ class ItemKind:
 
 
 # Spelled out in the URL rule so the entity pages' /plan/<entity> routes never collide.
-_KIND = "<any(goals, guidelines, checklist, collaborations):kind>"
+_KIND = "<any(goals, guidelines, collaborations):kind>"
 
 KINDS: dict[str, ItemKind] = {
     "goals": ItemKind(Goal, GoalForm, _l("Kommunikationsmål"), _l("mål"), (("text", _l("Mål")),), "mal"),
@@ -137,14 +137,6 @@ KINDS: dict[str, ItemKind] = {
         _l("riktlinje"),
         (("title", _l("Riktlinje")), ("url", _l("Länk"))),
         "riktlinjer",
-    ),
-    "checklist": ItemKind(
-        ChecklistQuestion,
-        ChecklistQuestionForm,
-        _l("Checklista för aktiviteter"),
-        _l("fråga"),
-        (("text", _l("Fråga")),),
-        "checklista",
     ),
     "collaborations": ItemKind(
         Collaboration,

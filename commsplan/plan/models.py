@@ -45,9 +45,6 @@ class Plan(db.Model):
     guidelines: Mapped[list[Guideline]] = relationship(
         back_populates="plan", order_by="Guideline.position", cascade="all, delete-orphan"
     )
-    checklist: Mapped[list[ChecklistQuestion]] = relationship(
-        back_populates="plan", order_by="ChecklistQuestion.position", cascade="all, delete-orphan"
-    )
 
 
 class Goal(db.Model):
@@ -71,17 +68,6 @@ class Guideline(db.Model):
     url: Mapped[str] = mapped_column(String(1000), default="")
 
     plan: Mapped[Plan] = relationship(back_populates="guidelines")
-
-
-class ChecklistQuestion(db.Model):
-    """A question of *Att tänka på vid olika aktivitetsinsatser*, asked of every activity."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    text: Mapped[str] = mapped_column(Text)
-
-    plan: Mapped[Plan] = relationship(back_populates="checklist")
 
 
 class Retirable:

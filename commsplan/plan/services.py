@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from commsplan.plan.models import (
     Channel,
-    ChecklistQuestion,
     Collaboration,
     Contact,
     Dependency,
@@ -41,7 +40,6 @@ DOCUMENT_CONTENT = (
     Collaboration,
     Goal,
     Guideline,
-    ChecklistQuestion,
 )
 
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from commsplan.activities.models import ChecklistTemplate
 from commsplan.extensions import db
 from commsplan.plan import demo
 from commsplan.plan.models import (
     Channel,
-    ChecklistQuestion,
     Collaboration,
     Contact,
     Dependency,
@@ -28,7 +28,6 @@ MODELS = (
     Plan,
     Goal,
     Guideline,
-    ChecklistQuestion,
     StakeholderGroup,
     InformationNeed,
     Unit,
@@ -65,7 +64,9 @@ def test_demo_loads_region_uppsala_plan_in_the_original_wording(runner, session)
     assert [g.text for g in plan.goals][1] == (
         "Att kommunikationen går i linje med objektet Invånartjänster e-hälsas uppdrag och aktiviteter"
     )
-    assert [q.text for q in plan.checklist] == [
+    # The plan's checklist is the activity checklist template: one list, not two copies.
+    template = session.scalar(select(ChecklistTemplate).where(ChecklistTemplate.key == "activity"))
+    assert [q.text for q in template.active_questions] == [
         "Har aktiviteten ett informationsvärde för våra intressenter?",
         "Vilka målgrupper är direkt/indirekt berörda?",
         "Vad är syftet med informationen?",

@@ -5,19 +5,22 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from commsplan.activities import services as activities
 from commsplan.auth.models import Role
 from commsplan.plan.demo import load_demo
 from commsplan.plan.models import (
-    ChecklistQuestion,
+    Channel,
     Collaboration,
     Dependency,
     Goal,
     Guideline,
     Plan,
     Service,
+    StakeholderGroup,
     System,
 )
 from tests import factories
+from tests.activities.helpers import Groups, complete_activity
 
 SECTION_ORDER = [
     "Syfte",
@@ -37,6 +40,8 @@ SECTION_ORDER = [
 @pytest.fixture
 def demo_plan(session):
     load_demo(session)
+    # As after ``db upgrade``: the migrations ship the checklist templates.
+    activities.ensure_default_templates(session)
     session.commit()
     return session.scalar(select(Plan))
 
@@ -211,18 +216,43 @@ def test_goals_are_reordered_edited_and_deleted(client, auth, session, demo_plan
     assert [g.text for g in session.scalars(select(Goal))] == [second.text]
 
 
-def test_checklist_question_edit_shows_in_document(client, auth, session, demo_plan):
-    auth.login(Role.coordinator)
+def test_the_plans_checklist_is_the_activity_template_as_admins_edit_it(client, auth, session, demo_plan):
+    """One source: the plan document shows the activity checklist template's current
+    questions; an answer given earlier keeps the wording it was given under."""
+    template = activities.default_template(session)
+    groups = session.scalars(select(StakeholderGroup).order_by(StakeholderGroup.id)).all()
+    channels = session.scalars(select(Channel).order_by(Channel.id)).all()
+    activity = complete_activity(session, g=Groups(groups[0], groups[1], channels[0], channels[1]))
+    session.commit()
+    auth.login(Role.admin)
+    markdown = client.get("/plan.md").get_data(as_text=True)
+    assert markdown.index("Har aktiviteten ett informationsvärde") < markdown.index("Vem ansvarar?")
+
+    responsible = next(q for q in template.questions if q.text == "Vem ansvarar?")
+    response = client.post(
+        f"/activities/questions/{responsible.id}/edit",
+        data={"text": "Vem ansvarar för att informationen går ut?", "answer_kind": "responsible"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
     assert (
         client.post(
-            "/plan/checklist/new", data={"text": "Är materialet tillgänglighetsanpassat?"}
+            f"/activities/templates/{template.id}/questions/new",
+            data={"text": "Är materialet tillgänglighetsanpassat?", "answer_kind": "text"},
         ).status_code
         == 302
     )
-    assert client.post("/plan/checklist/new", data={"text": "  "}).status_code == 400
-    assert _count(session, ChecklistQuestion) == 8
-    markdown = client.get("/plan.md").get_data(as_text=True)
-    assert markdown.index("Vem ansvarar?") < markdown.index("Är materialet tillgänglighetsanpassat?")
+    page = client.get("/plan").get_data(as_text=True)
+    assert "Vem ansvarar för att informationen går ut?" in page
+    assert "Är materialet tillgänglighetsanpassat?" in page
+    assert "<td>Vem ansvarar?</td>" not in page
+    # The plan page sends whoever edits the questions to the template.
+    assert 'href="/activities/templates"' in page
+    # The answer given before the edit keeps its wording.
+    session.expire_all()
+    answered = {a.question_text for a in session.get(type(activity), activity.id).answers}
+    assert "Vem ansvarar?" in answered
+    assert "/plan/checklist" not in page
+    assert client.get("/plan/checklist").status_code == 404
 
 
 def test_collaboration_names_are_unique(client, auth, session, demo_plan):
