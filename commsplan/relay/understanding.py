@@ -50,7 +50,11 @@ def understand(subject: str, body: str, *, received_at: datetime) -> Understandi
     match = _ISO_RANGE.search(text)
     if match:
         day = datetime.fromisoformat(match.group(1))
-        starts = day.replace(hour=int(match.group(2)), minute=int(match.group(3)), tzinfo=STOCKHOLM).astimezone(UTC)
-        ends = day.replace(hour=int(match.group(4)), minute=int(match.group(5)), tzinfo=STOCKHOLM).astimezone(UTC)
+        starts = day.replace(
+            hour=int(match.group(2)), minute=int(match.group(3)), tzinfo=STOCKHOLM
+        ).astimezone(UTC)
+        ends = day.replace(hour=int(match.group(4)), minute=int(match.group(5)), tzinfo=STOCKHOLM).astimezone(
+            UTC
+        )
         time_evidence = (Evidence("Datum och tider", match.group()),)
     return Understanding(kind, kind_evidence, starts, ends, time_evidence, (), ())

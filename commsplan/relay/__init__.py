@@ -1,0 +1,20 @@
+"""Relay national information into regional notices (issue 12): sources (the functional
+mailbox, feeds, pasted mail), the review queue, and bounces read from the mailbox.
+
+Depends on notices and delivery, never the other way round.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from commsplan.delivery.hooks import register_periodic
+    from commsplan.relay import cli, models, services, views  # noqa: F401
+
+    # Seconds a feed or the IMAP server may take to answer before the poll is an error.
+    app.config.setdefault("RELAY_FEED_TIMEOUT", 10)
+    app.config.setdefault("RELAY_IMAP_TIMEOUT", 30)
+    app.register_blueprint(views.bp)
+    register_periodic(app, "relay-poll", services.poll_due)
