@@ -117,6 +117,7 @@ def delivery_report(recipient: str, original_message_id: str, reporter: str = "m
         "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
         f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         "From: commsplan <noreply@example.org>\r\n"
-        f"To: {recipient}\r\nSubject: =?utf-8?q?Driftst=C3=B6rning?=\r\nMessage-ID: {original_message_id}\r\n\r\n"
+        f"To: {recipient}\r\nSubject: =?utf-8?q?Driftst=C3=B6rning?=\r\n"
+        f"Message-ID: {original_message_id}\r\n\r\n"
         f"--{boundary}--\r\n"
     ).encode("ascii")
