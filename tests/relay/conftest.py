@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,10 +74,8 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if route.last_modified:
                 self.send_header("Last-Modified", route.last_modified)
             self.end_headers()
-            try:
+            with suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (time-out test)
                 self.wfile.write(route.body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (time-out test)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
