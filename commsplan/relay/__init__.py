@@ -7,6 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.relay import rules, rules_views  # noqa: F401
+    from commsplan.relay import rules, rules_cli, rules_views  # noqa: F401
 
     app.register_blueprint(rules_views.bp)
+    # After every relay module is imported: the ``relay`` command group may be theirs.
+    rules_cli.attach()

@@ -96,7 +96,7 @@ _KIND_WORDS: list[tuple[str, NoticeKind]] = [
     (r"för kännedom", NoticeKind.general),
     (r"newsletter", NoticeKind.general),
 ]
-_SPACE = r"[ \t]+"  # a line may wrap or double a space inside a phrase
+_SPACE = r"\s+"  # a line may wrap or double a space inside a phrase
 _KIND_PATTERN = re.compile(
     "|".join(
         f"(?P<k{index}>(?<!\\w){regex.replace(' ', _SPACE)}(?!\\w))"
