@@ -1,7 +1,7 @@
 """relay sources and items
 
 Revision ID: relay01a2b3c4
-Revises: a3c9e1f0b7d2
+Revises: und01a2b3c4d
 Create Date: 2026-12-01 12:15:39.649854
 
 """
@@ -12,7 +12,7 @@ import commsplan.types
 
 # revision identifiers, used by Alembic.
 revision = 'relay01a2b3c4'
-down_revision = 'a3c9e1f0b7d2'
+down_revision = 'und01a2b3c4d'
 branch_labels = None
 depends_on = None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from sqlalchemy import func, select
 
 from commsplan.auth.models import Role
@@ -175,3 +178,30 @@ def test_cli_adds_lists_polls_and_removes_sources(runner, session, feed_server):
     assert [s.name for s in session.scalars(select(RelaySource))] == ["Brevlådan"]
     assert session.scalar(select(RelaySource)).kind is SourceKind.imap
     assert services.find_source(session, "inera") is None
+
+
+def test_rule_is_made_from_an_unmapped_item_in_one_step(client, auth, session):
+    plan = small_plan(session)
+    session.commit()
+    auth.login()
+    _paste(client, "Driftstörning i Journalen\nInvånare kan inte logga in i e-journalen.")
+    item = session.scalar(select(RelayItem))
+    page = client.get(f"/relay/items/{item.id}").get_data(as_text=True)
+    assert "Ingen regel matchade" in page
+    link = re.search(r'href="(/relay/rules/new\?[^"]+)"', page)
+    assert link is not None
+    href = html.unescape(link.group(1))
+    assert f"next=%2Frelay%2Fitems%2F{item.id}" in href
+
+    form = client.get(href)
+    assert form.status_code == 200
+    saved = client.post(
+        href,
+        data={"pattern": "e-journalen", "service_id": plan.journalen.id, "system_id": "",
+              "note": "", "next": f"/relay/items/{item.id}"},
+    )  # fmt: skip
+
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"/relay/items/{item.id}")
+    after = client.get(f"/relay/items/{item.id}").get_data(as_text=True)
+    assert "Ingen regel matchade" not in after
+    assert services.guess_for(session, item).mapping.services == [plan.journalen]
