@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     # Seconds a feed or the IMAP server may take to answer before the poll is an error.
     app.config.setdefault("RELAY_FEED_TIMEOUT", 10)
     app.config.setdefault("RELAY_IMAP_TIMEOUT", 30)
+    # Mails read per source and round; the rest follow in the next rounds.
+    app.config.setdefault("RELAY_IMAP_BATCH", 100)
     app.register_blueprint(views.bp)
     app.register_blueprint(rules_views.bp)
     # After every relay module is imported: the ``relay`` command group is cli.py's.

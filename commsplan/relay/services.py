@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from commsplan.auth.models import User
 from commsplan.delivery.models import AddressBounce, OutboxItem
+from commsplan.inputs import text_problem
 from commsplan.kinds import NoticeKind
 from commsplan.notices import services as notices
 from commsplan.notices.models import Notice, NoticeStatus
@@ -60,6 +62,7 @@ class PollResult:
     duplicates: int = 0
     bounces: int = 0
     error: str = ""
+    more: bool = False  # mail left for the next round
 
 
 @dataclass
@@ -221,6 +224,8 @@ def poll_source(session: Session, source: RelaySource, now: datetime | None = No
         elif source.kind is SourceKind.imap:
             _poll_imap(session, source, result, now)
         _record_success(source, now)
+        if result.more:
+            source.next_poll_at = now
         session.commit()
     except SourceError as error:
         result.error = str(error)
@@ -325,7 +330,11 @@ def _poll_imap(session: Session, source: RelaySource, result: PollResult, now: d
             source.uidvalidity = box.uidvalidity
             source.last_uid = 0
             session.commit()
-        for uid in box.uids_after(source.last_uid):
+        pending = box.uids_after(source.last_uid)
+        batch = int(current_app.config.get("RELAY_IMAP_BATCH", 100))
+        # A full mailbox is read a batch per round so the worker keeps sending mail.
+        result.more = len(pending) > batch
+        for uid in pending[:batch]:
             raw = box.fetch(uid)
             _count(result, ingest_mail(session, source, raw, f"uid:{box.uidvalidity}:{uid}", now))
             source.last_uid = uid
@@ -345,6 +354,15 @@ def _count(result: PollResult, outcome: str) -> None:
 
 
 # --- ingesting ---------------------------------------------------------------------------
+
+
+def safe_link(link: str) -> str:
+    """An http(s) link from a source, or "": it is shown as a link and written into
+    Markdown, so other schemes (javascript:) and characters that end a Markdown link go."""
+    link = (link or "").strip()
+    if not link.lower().startswith(("http://", "https://")) or text_problem(link):
+        return ""
+    return quote(link, safe=":/?#[]@!$&'*+,;=%~-._")[:2000]
 
 
 def content_hash(subject: str, body: str) -> str:
@@ -472,7 +490,7 @@ def ingest(session: Session, source: RelaySource, entry: Entry, now: datetime | 
         content_hash=digest,
         subject=subject,
         body_text=entry.body,
-        link=entry.link[:2000],
+        link=safe_link(entry.link),
         starts_at=entry.starts_at,
         ends_at=entry.ends_at,
         received_at=entry.received_at or now,
@@ -488,15 +506,21 @@ def ingest(session: Session, source: RelaySource, entry: Entry, now: datetime | 
         return "duplicate" if _store(session, item) else "unchanged"
     if not _store(session, item):
         return "unchanged"
-    make_draft(session, item)
-    _auto_publish(session, item, now)
+    try:
+        with session.begin_nested():
+            make_draft(session, item)
+            _auto_publish(session, item, now)
+    except Exception:  # noqa: BLE001 - the item is kept as new; a draft can be made on its page
+        current_app.logger.exception("Relay could not make a draft of item %s", item.id)
+        item.state = ItemState.new
+        item.notice = None
     return "new"
 
 
 def _apply_change(session: Session, item: RelayItem, entry: Entry, subject: str, digest: str) -> None:
     item.subject = subject
     item.body_text = entry.body
-    item.link = entry.link[:2000] or item.link
+    item.link = safe_link(entry.link) or item.link
     item.starts_at = entry.starts_at
     item.ends_at = entry.ends_at
     item.content_hash = digest

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from commsplan.audience.services import included
+from commsplan.auth.guard import readable
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
 from commsplan.inputs import parse_id
@@ -252,6 +253,7 @@ def _source_or_404(source_id: int) -> RelaySource:
 
 
 @bp.route("/sources/<int:source_id>", methods=["GET", "POST"])
+@readable
 def source_detail(source_id: int):
     source = _source_or_404(source_id)
     form = AutoPublishForm()

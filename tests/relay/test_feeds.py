@@ -234,3 +234,15 @@ def test_auto_publish_waits_for_the_activity_gate(session, feed_server):
     (notice,) = _notices(session)
     assert notice.is_draft  # no prepared activity: the gate keeps it for review
     assert session.scalar(select(RelayItem)).current_state is ItemState.drafted
+
+
+def test_only_web_links_are_kept_from_a_feed(session, feed_server):
+    feed_server.serve(
+        "/drift.atom",
+        atom(OUTAGE).replace("https://status.inera.example/urn:drift:1", "javascript:alert(1)"),
+    )
+    services.poll_source(session, _feed_source(session, feed_server.url("/drift.atom")))
+
+    item = session.scalar(select(RelayItem))
+    assert item.link == ""
+    assert "javascript" not in item.notice.body_markdown

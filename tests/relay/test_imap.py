@@ -194,3 +194,17 @@ def test_unreachable_server_is_a_source_error(session, monkeypatch):
     result = services.poll_source(session, source)
 
     assert "Kunde inte ansluta" in result.error
+
+
+def test_full_mailbox_is_read_a_batch_per_round(app, session, box):
+    app.config["RELAY_IMAP_BATCH"] = 2
+    box.deliver(mails.outage(), mails.release(), mails.latin1())
+    source = _mailbox_source(session, box)
+
+    first = services.poll_due(session)["Funktionsbrevlådan"]
+    assert (first.new, first.more) == (2, True)
+    second = services.poll_due(session)["Funktionsbrevlådan"]  # due again at once
+
+    assert (second.new, second.more) == (1, False)
+    assert session.scalar(select(func.count()).select_from(Notice)) == 3
+    assert services.poll_due(session) == {}
