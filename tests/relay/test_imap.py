@@ -199,7 +199,7 @@ def test_unreachable_server_is_a_source_error(session, monkeypatch):
 def test_full_mailbox_is_read_a_batch_per_round(app, session, box):
     app.config["RELAY_IMAP_BATCH"] = 2
     box.deliver(mails.outage(), mails.release(), mails.latin1())
-    source = _mailbox_source(session, box)
+    _mailbox_source(session, box)
 
     first = services.poll_due(session)["Funktionsbrevlådan"]
     assert (first.new, first.more) == (2, True)
