@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from commsplan.auth.models import User
 from commsplan.delivery.models import AddressBounce, OutboxItem
@@ -539,7 +539,7 @@ def _apply_change(session: Session, item: RelayItem, entry: Entry, subject: str,
 
 def guess_for(session: Session, item: RelayItem) -> Guess:
     """Understanding and mapping of ``item``, computed afresh (rules may have changed)."""
-    understanding = understand(item.subject, item.body_text, received_at=item.received_at)
+    understanding = understand(item.subject, item.body_text, received_at=item.received_at or utcnow())
     mapping = map_text(session, item.subject, item.body_text, understanding.services)
     kind = understanding.kind or NoticeKind.general
     starts = item.starts_at or understanding.starts_at
@@ -554,7 +554,7 @@ def guess_for(session: Session, item: RelayItem) -> Guess:
 
 
 def _source_line(item: RelayItem) -> str:
-    when = local(item.received_at).strftime("%Y-%m-%d %H:%M")
+    when = local(item.received_at or utcnow()).strftime("%Y-%m-%d %H:%M")
     if item.link:
         return _("Källa: [%(name)s](%(link)s), %(when)s", name=item.source.name, link=item.link, when=when)
     return _("Källa: %(name)s, %(when)s", name=item.source.name, when=when)
@@ -627,7 +627,8 @@ def queue(session: Session, state: ItemState | None = None, page: int = 1) -> tu
         query = query.where(RelayItem.state == state)
     rows = list(
         session.scalars(
-            query.order_by(RelayItem.received_at.desc(), RelayItem.id.desc())
+            query.options(selectinload(RelayItem.source), selectinload(RelayItem.notice))
+            .order_by(RelayItem.received_at.desc(), RelayItem.id.desc())
             .offset((max(page, 1) - 1) * ITEMS_PER_PAGE)
             .limit(ITEMS_PER_PAGE + 1)
         )

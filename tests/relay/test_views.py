@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from commsplan.auth.models import Role
+from commsplan.extensions import db
 from commsplan.kinds import NoticeKind
 from commsplan.notices import services as notice_services
 from commsplan.notices.models import Notice, NoticeStatus, UpdateKind
@@ -205,3 +207,40 @@ def test_rule_is_made_from_an_unmapped_item_in_one_step(client, auth, session):
     after = client.get(f"/relay/items/{item.id}").get_data(as_text=True)
     assert "Ingen regel matchade" not in after
     assert services.guess_for(session, item).mapping.services == [plan.journalen]
+
+
+def _statements_for(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_queue_is_paginated_with_a_fixed_number_of_queries(client, auth, session):
+    auth.login(Role.viewer)
+    source = services.paste_source(session)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            item = RelayItem(source=source, external_id=uuid.uuid4().hex, content_hash=uuid.uuid4().hex,
+                             subject="Driftstörning", body_text="x")  # fmt: skip
+            session.add(item)
+            services.make_draft(session, item)
+        session.commit()
+
+    add(3)
+    few = _statements_for(client, "/relay/")
+    add(services.ITEMS_PER_PAGE + 5)
+    many = _statements_for(client, "/relay/")
+
+    assert many == few
+    page = client.get("/relay/").get_data(as_text=True)
+    assert page.count('href="/relay/items/') == services.ITEMS_PER_PAGE
+    assert "?page=2" in page
