@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -380,9 +380,10 @@ def ingest_mail(
     except Exception:  # noqa: BLE001 - an unreadable mail is kept as text, not lost
         current_app.logger.exception("Relay could not parse a mail of source %s", source.id)
         return ingest(session, source, Entry(fallback_id, "", tidy(raw.decode("latin-1"))[:100_000]), now)
-    external_id = mail.message_id or fallback_id
+    external_id = storable(mail.message_id or fallback_id)
     if mail.is_report:
-        return _ingest_report(session, source, external_id, mail.subject, mail.body, mail.bounces, now)
+        subject, body = storable(mail.subject), storable(mail.body)
+        return _ingest_report(session, source, external_id, subject, body, mail.bounces, now)
     return ingest(session, source, Entry(external_id, mail.subject, mail.body, "", mail.received_at), now)
 
 
@@ -471,11 +472,23 @@ def _store(session: Session, item: RelayItem) -> bool:
     return True
 
 
+def storable(text: str) -> str:
+    """Text any database column takes: no NUL, no lone surrogates (undecodable mail bytes)."""
+    return text.replace("\x00", "").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def ingest(session: Session, source: RelaySource, entry: Entry, now: datetime | None = None) -> str:
     """Store one entry: "new" (a draft was made), "updated" (its draft follows the
     change, or an update is proposed), "duplicate" (same content as an earlier item, kept
     as dismissed) or "unchanged"."""
     now = now or utcnow()
+    entry = replace(
+        entry,
+        external_id=storable(entry.external_id),
+        subject=storable(entry.subject),
+        body=storable(entry.body),
+        link=storable(entry.link),
+    )
     subject = " ".join(entry.subject.split())[:998]
     digest = content_hash(subject, entry.body)
     existing = _item_by_external_id(session, source, entry.external_id)
