@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PO_FILES := $(wildcard commsplan/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser
+.PHONY: run test test-sqlite test-postgres lint format migrate demo translations extract-messages bench clean browser dovecot
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "chromium could not be installed: the tests in tests/browser/ will be skipped"
 
+## Debian's Dovecot IMAP server for the relay's mailbox tests in tests/relay/ (the fixture configures it in a tmp dir).
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq dovecot-imapd; } \
+		|| echo "dovecot-imapd could not be installed: the IMAP tests in tests/relay/ will be skipped"
+
 ## Install, migrate, load the demo plan and start web app, delivery worker and mail catcher.
 run: $(STAMP) translations
 	$(FLASK) db upgrade
@@ -40,7 +45,7 @@ $(NODE_DEPS): tests/js/package.json tests/js/package-lock.json
 
 ## The whole test suite: SQLite always, PostgreSQL too when COMMSPLAN_TEST_DATABASE_URL is set.
 ## The browser tests (Chromium, axe-core) run too; PYTEST_ARGS='-m "not browser"' leaves them out.
-test: $(STAMP) translations browser $(NODE_DEPS)
+test: $(STAMP) translations browser dovecot $(NODE_DEPS)
 	env -u COMMSPLAN_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$COMMSPLAN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ($$COMMSPLAN_TEST_DATABASE_URL)"; \

@@ -15,6 +15,7 @@ from commsplan.cli import commsplan_cli
 from commsplan.extensions import db
 from commsplan.meetings.demo import load_meetings_demo
 from commsplan.plan.demo import load_demo
+from commsplan.relay.demo import load_demo_rules
 from commsplan.timeutil import local, utcnow
 
 # What the loader counts (model names), as the coordinator calls them, in plan order.
@@ -37,6 +38,7 @@ ROW_LABELS: dict[str, Callable[[int], str]] = {
     ),
     "Dependency": lambda n: ngettext("%(num)d beroende", "%(num)d beroenden", n),
     "Collaboration": lambda n: ngettext("%(num)d samverkansform", "%(num)d samverkansformer", n),
+    "MappingRule": lambda n: ngettext("%(num)d mappningsregel", "%(num)d mappningsregler", n),
 }
 
 
@@ -57,6 +59,9 @@ def demo_command() -> None:
     rules = load_audience_demo(db.session)
     if rules:
         report.added["AudienceRule"] += rules
+    mapping_rules = load_demo_rules(db.session)
+    if mapping_rules:
+        report.added["MappingRule"] += mapping_rules
     meetings = load_meetings_demo(db.session, local(utcnow()).date())
     templates = ensure_default_templates(db.session)
     activities = load_activities_demo(db.session)

@@ -17,6 +17,7 @@ from commsplan import (
     notices,
     pages,
     plan,
+    relay,
     subscriptions,
 )
 
@@ -34,6 +35,7 @@ FEATURES = (
     feeds,
     pages,
     activities,
+    relay,
 )
 
 

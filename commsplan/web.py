@@ -78,6 +78,7 @@ MENU_GROUPS: list[tuple[str, LazyString, list[MenuEntry]]] = [
         [
             ("web.index", _l("Start"), ("web.index",), Role.viewer),
             ("notices.notice_list", _l("Meddelanden"), ("notices.",), Role.viewer),
+            ("relay.queue", _l("Nationell information"), ("relay.",), Role.viewer),
             (
                 "activities.activity_list",
                 _l("Aktiviteter"),

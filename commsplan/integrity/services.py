@@ -70,6 +70,7 @@ from commsplan.plan.models import (
     Unit,
     contact_stakeholder_group,
 )
+from commsplan.relay.rules import MappingRule
 from commsplan.subscriptions.models import OptOut, RoleRequest, SubscriberProfile, Subscription
 from commsplan.timeutil import utcnow
 
@@ -510,6 +511,34 @@ ACTIVITY_REFERENCES: list[Reference] = [
     ),
 ]
 REFERENCES += ACTIVITY_REFERENCES
+
+
+# --- relay (issue 12): a rule only names its target, so it goes with it
+def _rule_link(_rule: MappingRule) -> Link:
+    return Link("relay_rules.rule_list", {})
+
+
+RELAY_REFERENCES: list[Reference] = [
+    Reference(
+        Service,
+        MappingRule.service_id,
+        MappingRule,
+        Effect.removed,
+        _l("Mappningsregler för nationell information"),
+        lambda r: r.pattern,
+        _rule_link,
+    ),
+    Reference(
+        System,
+        MappingRule.system_id,
+        MappingRule,
+        Effect.removed,
+        _l("Mappningsregler för nationell information"),
+        lambda r: r.pattern,
+        _rule_link,
+    ),
+]
+REFERENCES += RELAY_REFERENCES
 
 
 def references_to(model: type) -> list[Reference]:

@@ -23,7 +23,14 @@ def test_admin_sees_four_task_groups_in_order(client, auth):
     html = client.get("/activities/").get_data(as_text=True)
     groups = _groups(html)
     assert list(groups) == ["Dagligt arbete", "Planen", "Uppföljning", "Administration"]
-    assert groups["Dagligt arbete"] == ["Start", "Meddelanden", "Aktiviteter", "Kalender", "Möten"]
+    assert groups["Dagligt arbete"] == [
+        "Start",
+        "Meddelanden",
+        "Nationell information",
+        "Aktiviteter",
+        "Kalender",
+        "Möten",
+    ]
     assert "Möten" in groups["Dagligt arbete"]
     assert groups["Uppföljning"] == [
         "Täckning",

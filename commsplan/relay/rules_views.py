@@ -1,0 +1,109 @@
+"""Pages for the mapping rules under /relay/rules: list, add, change, remove.
+
+``GET /relay/rules/new?pattern=TEXT&next=/relay/items/ID`` fills in the pattern and goes
+back to ``next`` (a path on this site) after saving: how an unmapped item gets its rule
+in one step.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from commsplan.auth.guard import may
+from commsplan.extensions import db
+from commsplan.forms import ConfirmForm
+from commsplan.inputs import text_problem
+from commsplan.redirects import local_path
+from commsplan.relay import rules_services as services
+from commsplan.relay.rules import MappingRule
+from commsplan.relay.rules_forms import RuleForm
+
+bp = Blueprint("relay_rules", __name__, url_prefix="/relay/rules")
+
+
+@bp.context_processor
+def helpers() -> dict[str, object]:
+    return {"can_edit": may("relay_rules.rule_create")}
+
+
+def _next_url() -> str:
+    return local_path(request.values.get("next"), url_for("relay_rules.rule_list"))
+
+
+def _data(form: RuleForm) -> services.RuleData:
+    return services.RuleData(
+        pattern=form.pattern.data or "",
+        service_id=form.service_id.data,
+        system_id=form.system_id.data,
+        note=form.note.data or "",
+    )
+
+
+@bp.get("/")
+def rule_list() -> str:
+    return render_template("relay/rules/list.html", rules=services.list_rules(db.session))
+
+
+def _form_page(form: RuleForm, title: str, status: int = 200) -> tuple[str, int]:
+    page = render_template("relay/rules/form.html", form=form, title=title, cancel_url=_next_url())
+    return page, status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def rule_create() -> Response | tuple[str, int]:
+    form = RuleForm()
+    form.fill_choices(db.session)
+    if request.method == "GET":
+        pattern = request.args.get("pattern", "")
+        if not text_problem(pattern):
+            form.pattern.data = " ".join(pattern.split())[:200]
+        form.next.data = _next_url()
+    if form.validate_on_submit():
+        try:
+            services.create_rule(db.session, _data(form), current_user)
+        except services.RuleError as error:
+            form.pattern.errors = [*form.pattern.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("Regeln är sparad."), "success")
+            return redirect(_next_url())
+    status = 422 if request.method == "POST" else 200
+    return _form_page(form, _("Ny mappningsregel"), status)
+
+
+@bp.route("/<int:rule_id>/edit", methods=["GET", "POST"])
+def rule_edit(rule_id: int) -> Response | tuple[str, int]:
+    rule = db.get_or_404(MappingRule, rule_id)
+    form = RuleForm(obj=rule)
+    form.fill_choices(db.session)
+    if form.validate_on_submit():
+        try:
+            services.update_rule(db.session, rule, _data(form))
+        except services.RuleError as error:
+            form.pattern.errors = [*form.pattern.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("Regeln är ändrad."), "success")
+            return redirect(_next_url())
+    status = 422 if request.method == "POST" else 200
+    return _form_page(form, _("Ändra mappningsregel"), status)
+
+
+@bp.route("/<int:rule_id>/delete", methods=["GET", "POST"])
+def rule_delete(rule_id: int) -> Response | str:
+    rule = db.get_or_404(MappingRule, rule_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        services.delete_rule(db.session, rule)
+        db.session.commit()
+        flash(_("Regeln är borttagen."), "success")
+        return redirect(url_for("relay_rules.rule_list"))
+    return render_template(
+        "confirm_delete.html",
+        form=form,
+        title=_("Ta bort regeln ”%(pattern)s”?", pattern=rule.pattern),
+        cancel_url=url_for("relay_rules.rule_list"),
+    )
