@@ -185,6 +185,11 @@ _KL = r"kl(?:\.|ockan)?[ \t]*"
 _CLOCK = rf"(?:(?:{_KL})?{_HOUR}[.:]{_MIN}|{_KL}{_HOUR})"
 _CLOCK_END = r"(?![\w:]|\.\d)"
 _RELATIVE_DAYS = r"i[ \t]?dag|i[ \t]?kväll|i[ \t]?natt|i[ \t]?morgon|today|tonight|tomorrow"
+# Words that introduce the end of a window in structured mails ("Sluttid: …").
+_END_LABELS = (
+    r"sluttid|slut|beräknad[ \t]+sluttid|beräknas[ \t]+(?:vara[ \t]+)?klart?|klart[ \t]+senast|"
+    r"avslutas|avslutades|åter[ \t]+i[ \t]+drift|end[ \t]+time|ends|ended"
+)
 _RANGE_DASH = r"[ \t]*(?:[-–—]|till|to|until)[ \t]*"
 
 _TOKEN = re.compile(
@@ -201,6 +206,7 @@ _TOKEN = re.compile(
             rf"(?P<clock>(?<![\w.:])(?:{_KL}{_HOUR}(?:[.:]{_MIN})?|{_HOUR}:{_MIN}){_CLOCK_END})",
             rf"(?P<dotclock>(?<![\w.:]){_HOUR}\.{_MIN}{_CLOCK_END})",
             r"(?P<sep>(?<!\w)(?:till|to|until|fram till|och|and)(?!\w)|[ \t][-–—][ \t]|–|—)",
+            rf"(?P<endlabel>(?<!\w)(?:{_END_LABELS})(?!\w))",
             r"(?P<from>(?<!\w)(?:från|mellan|from|between|sedan|since)(?!\w))",
             r"(?P<stop>\n[ \t]*\n)",
         ]
@@ -208,9 +214,11 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _CLOCK_PARTS = re.compile(rf"({_HOUR})(?:[.:]({_MIN}))?\s*$")
-# Header lines of a forwarded mail carry dates that are not the event's.
+# The header block of a forwarded mail ("Från: …" and the lines after it) and a quote's
+# "Den 19 nov. 2024 kl. 14:03 skrev …:" carry dates that are not the event's.
 _FORWARD_HEADER = re.compile(
-    r"^[ \t>]*(?:från|from|skickat|sent|date|datum|till|to|kopia|cc|ämne|subject)[ \t]*:.*$",
+    r"^[ \t>]*(?:från|from)[ \t]*:.*(?:\n[ \t>]*(?:skickat|sent|date|datum|till|to|kopia|cc|ämne|subject)"
+    r"[ \t]*:.*)+$|^.*(?<!\w)(?:skrev|wrote)(?!\w)[^\n]*:[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -371,8 +379,11 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
             open_ = None
             separated = False
         elif token.kind == "time":
-            if token.weak and (open_ is None or token.start - open_.last > 3):
-                continue  # "5.30" far from a date or "kl." is a version number, not a time
+            near = open_ is not None and (
+                token.start - open_.last <= 3 or (separated and open_.start_clock is not None)
+            )
+            if token.weak and not near:
+                continue  # "5.30" far from a date, "kl." or a range is a version number
             if open_ is not None and open_.start_clock is None and open_.end_day is None:
                 open_.start_clock, open_.last = token.clock, token.end
                 if token.overflow:
@@ -389,7 +400,7 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
                 open_ = _Found(current_day, token.clock, first=token.start, last=token.end)
                 found.append(open_)
                 separated = False
-        elif token.kind == "sep":
+        elif token.kind in ("sep", "endlabel"):
             if open_ is not None and token.start - open_.last <= MAX_RANGE_GAP:
                 separated = True
         elif token.kind == "from":
@@ -493,7 +504,8 @@ def find_services(subject: str, body: str) -> tuple[tuple[str, ...], tuple[Evide
     for where, text in (("subject", subject), ("body", body[:MAX_TEXT])):
         for match in _SERVICE_PATTERN.finditer(text):
             name = " ".join(match.group().split())
-            if name.casefold() in seen:
+            # "Journalen" after "1177 Journalen" is the same service again.
+            if any(re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", other) for other in seen):
                 continue
             seen.add(name.casefold())
             names.append(name)

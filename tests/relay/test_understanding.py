@@ -239,3 +239,87 @@ def _check(found: Understanding) -> None:
     if found.ends_at is not None:
         assert found.starts_at is not None
         assert found.starts_at <= found.ends_at
+
+
+OUTAGE_MAIL = """Driftinformation från Inera
+
+Tjänst: 1177 Journalen
+Status: Pågående
+Starttid: 2024-11-20 08:45
+Beskrivning: Invånare kan inte logga in i Journalen. Felsökning pågår.
+Nästa uppdatering: kl. 10.00
+
+Med vänlig hälsning
+Inera Kundservice"""
+
+PLANNED_MAIL = """Planerade driftstörningar
+
+Berörd tjänst: Webbtidbok
+Starttid: 2024-12-03 19:00
+Sluttid: 2024-12-04 01:00
+Påverkan: Invånare kan inte boka, av- eller omboka tider."""
+
+FORWARDED_MAIL = """
+-----Ursprungligt meddelande-----
+Från: Inera <noreply@inera.se>
+Skickat: den 19 november 2024 14:03
+Till: 1177etjanster@example.org
+Ämne: Servicefönster e-tjänster på 1177.se
+
+Hej!
+Onsdag den 27 november kl. 21.00 genomförs ett servicefönster. Arbetet beräknas vara klart kl. 23.30.
+"""
+
+RELEASE_MAIL = (
+    "Den 26 november driftsätts version 2024.11 av Stöd och behandling. "
+    "Tjänsten är inte tillgänglig mellan kl. 06.00 och 06.30."
+)
+
+# (subject, body, kind, start, end, national services) — whole mails as Inera sends them.
+MAILS = [
+    (
+        "Driftinformation: Störning i 1177 Journalen",
+        OUTAGE_MAIL,
+        NoticeKind.outage,
+        utc(2024, 11, 20, 7, 45),
+        None,  # "Nästa uppdatering kl. 10.00" is no end
+        ("1177 Journalen", "Inera"),
+    ),
+    (
+        "Planerad driftstörning: Webbtidbok",
+        PLANNED_MAIL,
+        NoticeKind.service_window,
+        utc(2024, 12, 3, 18),
+        utc(2024, 12, 4, 0),
+        ("Webbtidbok",),
+    ),
+    (
+        "VB: Servicefönster e-tjänster på 1177.se",
+        FORWARDED_MAIL,
+        NoticeKind.service_window,
+        utc(2024, 11, 27, 20),
+        utc(2024, 11, 27, 22, 30),
+        ("e-tjänster på 1177.se", "Inera"),
+    ),
+    (
+        "Release 2024.11 för Stöd och behandling",
+        RELEASE_MAIL,
+        NoticeKind.release,
+        utc(2024, 11, 26, 5),
+        utc(2024, 11, 26, 5, 30),
+        ("Stöd och behandling",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "kind", "starts_at", "ends_at", "services"), MAILS, ids=[m[0] for m in MAILS]
+)
+def test_whole_national_mails(subject, body, kind, starts_at, ends_at, services):
+    found = understand(subject, body, received_at=datetime(2024, 11, 20, 9, tzinfo=UTC))
+    assert (found.kind, found.starts_at, found.ends_at, found.services) == (
+        kind,
+        starts_at,
+        ends_at,
+        services,
+    )
