@@ -221,3 +221,13 @@ def test_rules_page_and_evidence_in_english(app, client, auth, demo):
         found = understand("Driftstörning i Journalen", "", received_at=utcnow())
     assert found.kind_evidence[0].reason == 'The word "Driftstörning" in the subject'
     assert found.service_evidence[0].reason == 'The service "Journalen" is named in the subject'
+
+
+@pytest.mark.parametrize("value", ["abc", "99999", "99999999999999999999999", "2.5"])
+def test_a_bad_choice_is_explained_in_swedish(client, auth, demo, value: str):
+    auth.login(Role.coordinator)
+    response = client.post("/relay/rules/new", data={"pattern": "Vårdgivarwebben", "service_id": value})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Välj ett av alternativen i listan." in page or "Ange ett heltal" in page
+    assert "coerce" not in page
