@@ -25,6 +25,8 @@ from commsplan.timeutil import STOCKHOLM
 HINDSIGHT = timedelta(days=14)
 # How far apart (in characters) a start and its end may be written: one sentence or two.
 MAX_RANGE_GAP = 250
+# A date this close after a time without one is that time's date.
+DATE_AFTER_TIME_GAP = 40
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2199
 # Long mails are read only this far: the facts come first, and regexes stay fast.
 MAX_TEXT = 20_000
@@ -346,13 +348,23 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
     current_day: date | None = None
     open_: _Found | None = None  # a start waiting for its end
     separated = False
+    dateless: _Found | None = None  # a time written before its date ("kl. 19–23 den 3 dec")
     for token in tokens:
         if open_ is not None and token.start - open_.last > MAX_RANGE_GAP:
             open_, separated = None, False
         if token.kind == "stop":
-            open_, separated, current_day = None, False, None
+            open_, separated, current_day, dateless = None, False, None, None
         elif token.kind == "date":
             assert token.day is not None
+            if (
+                dateless is not None
+                and token.start - dateless.last <= DATE_AFTER_TIME_GAP
+                and not (open_ is dateless and separated)
+            ):
+                dateless.start_day, dateless.last = token.day, token.end
+                current_day, dateless = token.day, None
+                continue
+            dateless = None
             if open_ is not None and separated and open_.end_day is None:
                 day = token.day
                 if not token.year_given and open_.start_day is not None:
@@ -376,6 +388,8 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
                 )
                 open_.first, open_.last = token.start, token.end
                 found.append(open_)
+                if current_day is None:
+                    dateless = open_
             open_ = None
             separated = False
         elif token.kind == "time":
@@ -400,6 +414,8 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
                 open_ = _Found(current_day, token.clock, first=token.start, last=token.end)
                 found.append(open_)
                 separated = False
+                if current_day is None:
+                    dateless = open_
         elif token.kind in ("sep", "endlabel"):
             if open_ is not None and token.start - open_.last <= MAX_RANGE_GAP:
                 separated = True

@@ -65,6 +65,19 @@ TIMES = [
     ("Driftstörning", "Sedan kl. 08.15 går det inte att logga in.", utc(2024, 11, 20, 7, 15), None),
     # "24.00" is the next midnight.
     ("Servicefönster", "Den 2 december kl. 20.00–24.00", utc(2024, 12, 2, 19), utc(2024, 12, 2, 23)),
+    # The time before its date.
+    (
+        "Servicefönster",
+        "Servicefönster kl. 19.00–23.00 tisdag den 3 december.",
+        utc(2024, 12, 3, 18),
+        utc(2024, 12, 3, 22),
+    ),
+    (
+        "Servicefönster",
+        "Arbetet pågår kl. 19.00–21.00 i morgon.",
+        utc(2024, 11, 21, 18),
+        utc(2024, 11, 21, 20),
+    ),
     # English from the international suppliers.
     ("Scheduled maintenance", "2024-12-10 18:00 to 20:00", utc(2024, 12, 10, 17), utc(2024, 12, 10, 19)),
 ]
