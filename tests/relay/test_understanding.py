@@ -7,7 +7,7 @@ before it starts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from commsplan.kinds import NoticeKind
 from commsplan.relay.understanding import Understanding, understand
+from commsplan.timeutil import STOCKHOLM
 
 RECEIVED = datetime(2024, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -336,3 +337,44 @@ def test_whole_national_mails(subject, body, kind, starts_at, ends_at, services)
         ends_at,
         services,
     )
+
+
+MONTH_NAMES = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.dates(min_value=datetime(1971, 1, 1).date(), max_value=datetime(2198, 12, 31).date()),
+    first=st.integers(0, 22),
+    length=st.integers(1, 10),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    iso=st.booleans(),
+)
+def test_a_written_window_reads_back(day, first: int, length: int, minute: int, iso: bool):
+    """Any date and clock range written as Swedes write it comes back as the same local times."""
+    last = (first + length) % 24
+    if iso:
+        text = f"{day.isoformat()} {first:02d}:{minute:02d} - {last:02d}:{minute:02d}"
+    else:
+        written_day = f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+        text = f"Tisdag {written_day} kl. {first:02d}.{minute:02d}–{last:02d}.{minute:02d}"
+    found = understand("Servicefönster", text, received_at=RECEIVED)
+    start = datetime.combine(day, time(first, minute), tzinfo=STOCKHOLM)
+    end = datetime.combine(
+        day + timedelta(days=1 if last <= first else 0), time(last, minute), tzinfo=STOCKHOLM
+    )
+    assert found.starts_at == start.astimezone(UTC)
+    assert found.ends_at == end.astimezone(UTC)
