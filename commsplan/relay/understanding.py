@@ -426,6 +426,13 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
     return found
 
 
+def _local_date(moment: datetime) -> date:
+    try:
+        return moment.astimezone(STOCKHOLM).date()
+    except OverflowError:  # the first or last hours Python can hold
+        return moment.date()
+
+
 def _local(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=STOCKHOLM).astimezone(UTC)
 
@@ -435,7 +442,8 @@ def find_times(
 ) -> tuple[datetime | None, datetime | None, Evidence | None]:
     """The first, most complete time (range) written in ``text``, as aware UTC."""
     text = _FORWARD_HEADER.sub("", text[:MAX_TEXT])
-    today = received_at.astimezone(STOCKHOLM).date()
+    # A received_at far outside the years we read would take date arithmetic out of range.
+    today = min(max(_local_date(received_at), date(EARLIEST_YEAR + 1, 1, 1)), date(LATEST_YEAR - 1, 12, 31))
     candidates = _candidates(_tokens(text, today), today)
     if not candidates:
         return None, None, None
@@ -448,7 +456,7 @@ def find_times(
         end_day = best.end_day or start_day
         end_clock = best.end_clock or time(0, 0)
         if best.end_day is not None and best.end_clock is None:
-            end_day += timedelta(days=1)  # "3–4 december": through the end of the 4th
+            end_day += timedelta(days=1)  # "3 december till 5 december": through the 5th
         if best.end_overflow:
             end_day += timedelta(days=1)
         ends_at = _local(end_day, end_clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from commsplan.kinds import NoticeKind
@@ -242,6 +242,9 @@ PIECES = st.sampled_from(
 
 @settings(max_examples=500, deadline=None)
 @given(pieces=st.lists(PIECES, max_size=14), received_at=st.datetimes(timezones=st.just(UTC)))
+@example(pieces=["i morgon", "kl. 19.00"], received_at=datetime.max.replace(tzinfo=UTC))
+@example(pieces=["3 december", "kl.", "00.00"], received_at=datetime.min.replace(tzinfo=UTC))
+@example(pieces=["4 dec 2199", "kl. 19.00", "–", "24.00"], received_at=RECEIVED)
 def test_pieces_of_dates_never_raise(pieces: list[str], received_at: datetime):
     found = understand("", " ".join(pieces), received_at=received_at)
     _check(found)
