@@ -231,3 +231,10 @@ def test_a_bad_choice_is_explained_in_swedish(client, auth, demo, value: str):
     page = response.get_data(as_text=True)
     assert "Välj ett av alternativen i listan." in page or "Ange ett heltal" in page
     assert "coerce" not in page
+
+
+def test_the_plan_lists_link_to_the_rules(client, auth, demo):
+    auth.login(Role.viewer)
+    for url in ("/plan/services", "/plan/systems"):
+        page = client.get(url, follow_redirects=True).get_data(as_text=True)
+        assert 'href="/relay/rules/"' in page, url
