@@ -7,8 +7,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import HiddenField, SearchField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from commsplan.forms import BaseForm
 from commsplan.plan.models import Service, System
@@ -54,3 +54,10 @@ class RuleForm(BaseForm):
         systems = session.scalars(select(System).where(System.in_use()).order_by(System.name))
         self.service_id.choices = none + [(s.id, s.name) for s in services]
         self.system_id.choices = none + [(s.id, s.name) for s in systems]
+
+
+class RuleFilterForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Sök ord, e-tjänst eller system"), validators=[Optional(), Length(max=200)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from commsplan.auth.models import Role
 from commsplan.extensions import db
@@ -238,3 +238,43 @@ def test_the_plan_lists_link_to_the_rules(client, auth, demo):
     for url in ("/plan/services", "/plan/systems"):
         page = client.get(url, follow_redirects=True).get_data(as_text=True)
         assert 'href="/relay/rules/"' in page, url
+
+
+def _queries(client, url: str) -> tuple[int, str]:
+    seen: list[int] = []
+
+    def count(*_args: object) -> None:
+        seen.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    return len(seen), response.get_data(as_text=True)
+
+
+def test_the_rule_list_is_searched_and_paged_at_a_fixed_cost(app, client, auth, demo):
+    auth.login(Role.viewer)
+    app.config["PAGE_SIZE"] = 10
+    few, page = _queries(client, "/relay/rules/")
+    assert f"{len(DEMO_RULES)} regler" in page and "sida 1 av 3" in page
+    journalen = _service(demo, "Journalen")
+    for number in range(40):
+        demo.add(MappingRule(pattern=f"zz-ord {number}", service=journalen))
+    demo.commit()
+    many, page = _queries(client, "/relay/rules/")
+    assert many == few and "sida 1 av 7" in page
+    assert "zz-ord" not in page and "zz-ord" in client.get("/relay/rules/?page=7").get_data(as_text=True)
+    # The search looks at the pattern, the note and the target's name, in any case.
+    _count, found = _queries(client, "/relay/rules/?q=STÖD")
+    assert "1 regel" in found and "Rådgivningsstödet" in found
+    _count, found = _queries(client, "/relay/rules/?q=cosmic")
+    assert "1 regel" in found and '<th scope="row">Cosmic</th>' in found
+    _count, found = _queries(client, "/relay/rules/?q=rådgivningsstöd+1177")
+    assert "0 regler" in found
+    _count, found = _queries(client, "/relay/rules/?q=rgs")
+    assert "2 regler" in found  # "RGS" and "Rådgivningsstödet" → RGS
+    assert client.get("/relay/rules/?q=a%00b").status_code == 400
+    assert client.get("/relay/rules/?page=99999999999999999").status_code == 200
