@@ -190,7 +190,7 @@ _RELATIVE_DAYS = r"i[ \t]?dag|i[ \t]?kväll|i[ \t]?natt|i[ \t]?morgon|today|toni
 # Words that introduce the end of a window in structured mails ("Sluttid: …").
 _END_LABELS = (
     r"sluttid|slut|beräknad[ \t]+sluttid|beräknas[ \t]+(?:vara[ \t]+)?klart?|klart[ \t]+senast|"
-    r"avslutas|avslutades|åter[ \t]+i[ \t]+drift|end[ \t]+time|ends|ended"
+    r"avslutas|avslutades|åter[ \t]+i[ \t]+drift|åtgärdad|åtgärdades|end[ \t]+time|ends|ended|resolved"
 )
 _RANGE_DASH = r"[ \t]*(?:[-–—]|till|to|until)[ \t]*"
 
@@ -198,9 +198,12 @@ _TOKEN = re.compile(
     "|".join(
         [
             r"(?P<iso>(?<!\d)(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2})(?!\d))",
-            rf"(?P<text>(?<!\w)(?P<text_d>\d{{1,2}})(?::?e)?[ \t]+(?P<text_m>{_MONTH_NAME})\.?(?!\w)"
+            # "3 december", "3:e dec.", "3–4 december 2024", "mellan 3 och 4 december"
+            rf"(?P<text>(?<![\w.:])(?:(?P<text_d0>\d{{1,2}})(?::?e)?[ \t]*(?:[-–—]|och|till)[ \t]*)?"
+            rf"(?P<text_d>\d{{1,2}})(?::?e)?[ \t]+(?P<text_m>{_MONTH_NAME})\.?(?!\w)"
             rf"(?:,?[ \t]+(?P<text_y>\d{{4}})(?!\d))?)",
-            r"(?P<num>(?<![\d/])(?P<num_d>\d{1,2})/(?P<num_m>\d{1,2})(?:/(?P<num_y>\d{4}|\d{2}))?(?![\d/]))",
+            # "24/7" is round the clock, not 24 July.
+            r"(?P<num>(?<![\d/])(?!24/7(?![\d/]))(?P<num_d>\d{1,2})/(?P<num_m>\d{1,2})(?:/(?P<num_y>\d{4}|\d{2}))?(?![\d/]))",
             rf"(?P<rel>(?<!\w)(?:{_RELATIVE_DAYS})(?!\w))",
             # "kl. 19.00–23.00", "kl 19-23", "19:00 - 23:00", "19.00–23.00"
             rf"(?P<range>(?<![\w.:])(?P<r1>{_CLOCK}|{_HOUR}[.:]{_MIN}){_RANGE_DASH}"
@@ -238,6 +241,7 @@ class _Token:
     clock_end: time | None = None
     end_overflow: bool = False
     weak: bool = False
+    day_end: date | None = None  # "3–4 december": the last day of a span of days
 
 
 def _clock(text: str) -> tuple[time, bool] | None:
@@ -294,6 +298,10 @@ def _tokens(text: str, today: date) -> list[_Token]:
                 month = _MONTHS[match["text_m"][:3].casefold()]
                 year = int(match["text_y"]) if match["text_y"] else None
                 found = _date(year, month, int(match["text_d"]), today)
+                if found is not None and match["text_d0"]:
+                    first_day = _date(found[0].year, month, int(match["text_d0"]), today)
+                    if first_day is not None and first_day[0] < found[0]:
+                        token.day_end, found = found[0], (first_day[0], found[1])
             elif group == "num":
                 year = int(match["num_y"]) if match["num_y"] else None
                 found = _date(year, int(match["num_m"]), int(match["num_d"]), today)
@@ -333,6 +341,7 @@ class _Found:
     end_overflow: bool = False
     first: int = 0
     last: int = 0
+    span_end: date | None = None  # the last day of "3–4 december"
 
     @property
     def score(self) -> int:
@@ -375,7 +384,7 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
             if open_ is not None and open_.start_clock is None and not separated:
                 open_ = None  # a date alone; the next one starts afresh
             current_day = token.day
-            open_ = _Found(current_day, None, first=token.start, last=token.end)
+            open_ = _Found(current_day, None, first=token.start, last=token.end, span_end=token.day_end)
             found.append(open_)
             separated = False
         elif token.kind == "range":
@@ -452,6 +461,9 @@ def find_times(
     start_clock = best.start_clock or time(0, 0)
     starts_at = _local(start_day, start_clock)
     ends_at = None
+    if best.span_end is not None and best.end_day in (None, best.start_day):
+        # "natten mellan 3 och 4 december kl. 23–05": the clock range spans the days.
+        best.end_day = best.span_end
     if best.end_clock is not None or best.end_day is not None:
         end_day = best.end_day or start_day
         end_clock = best.end_clock or time(0, 0)

@@ -66,6 +66,20 @@ TIMES = [
     ("Driftstörning", "Sedan kl. 08.15 går det inte att logga in.", utc(2024, 11, 20, 7, 15), None),
     # "24.00" is the next midnight.
     ("Servicefönster", "Den 2 december kl. 20.00–24.00", utc(2024, 12, 2, 19), utc(2024, 12, 2, 23)),
+    # A span of days: the clock range runs from the first day to the last.
+    (
+        "Servicefönster",
+        "Natten mellan 3 och 4 december kl. 23.00–05.00",
+        utc(2024, 12, 3, 22),
+        utc(2024, 12, 4, 4),
+    ),
+    ("Servicefönster", "Den 3–4 december pågår arbete.", utc(2024, 12, 2, 23), utc(2024, 12, 4, 23)),
+    (
+        "Driftstörning",
+        "Start: 20 nov 08:12. Åtgärdad: 20 nov 09:40.",
+        utc(2024, 11, 20, 7, 12),
+        utc(2024, 11, 20, 8, 40),
+    ),
     # The time before its date.
     (
         "Servicefönster",
@@ -114,8 +128,12 @@ def test_a_resolved_mail_about_yesterday_stays_in_this_year():
     assert found.starts_at == utc(2024, 11, 19, 12, 10)
 
 
-def test_no_time_in_text_gives_none():
-    found = understand("Nyhetsbrev", "Läs om nyheterna på inera.se.", received_at=RECEIVED)
+@pytest.mark.parametrize(
+    "body",
+    ["Läs om nyheterna på inera.se.", "Kundtjänst har öppet 24/7.", "Ring 018-611 00 00, vardagar 08-17."],
+)
+def test_no_time_in_text_gives_none(body: str):
+    found = understand("Nyhetsbrev", body, received_at=RECEIVED)
     assert (found.starts_at, found.ends_at, found.time_evidence) == (None, None, ())
 
 
