@@ -91,6 +91,8 @@ def rule_edit(rule_id: int) -> Response | tuple[str, int]:
     rule = db.get_or_404(MappingRule, rule_id)
     form = RuleForm(obj=rule)
     form.fill_choices(db.session)
+    if request.method == "GET":
+        form.next.data = _next_url()
     if form.validate_on_submit():
         try:
             services.update_rule(db.session, rule, _data(form))

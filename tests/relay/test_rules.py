@@ -149,8 +149,9 @@ def test_coordinator_edits_and_deletes_a_rule(client, auth, demo):
     auth.login(Role.coordinator)
     rule = demo.scalar(select(MappingRule).where(MappingRule.pattern == "Webbtidboken"))
     rule_id, rgs = rule.id, _system(demo, "RGS")
-    page = client.get(f"/relay/rules/{rule_id}/edit")
+    page = client.get(f"/relay/rules/{rule_id}/edit?next=/relay/items/3")
     assert page.status_code == 200 and 'value="Webbtidboken"' in page.get_data(as_text=True)
+    assert 'value="/relay/items/3"' in page.get_data(as_text=True)
     response = client.post(
         f"/relay/rules/{rule_id}/edit",
         data={"pattern": "Rådgivningsstöd", "service_id": "", "system_id": str(rgs.id), "note": "Nytt namn"},
