@@ -13,6 +13,7 @@ from commsplan import (
     delivery,
     digests,
     feeds,
+    jobs,
     meetings,
     notices,
     pages,
@@ -21,6 +22,7 @@ from commsplan import (
 )
 
 FEATURES = (
+    jobs,
     audit,
     auth,
     plan,
