@@ -94,6 +94,7 @@ def _slot_run(session: Session, name: str, slot: datetime) -> ScheduledJobRun | 
 @dataclass(frozen=True)
 class Outcome:
     ran: bool
+    slot: datetime
     value: Any = None
 
 
@@ -107,16 +108,16 @@ def run_job(app: Flask, session: Session, job: Job, now: datetime, holder: str |
     # Cheap read first: most checks find the slot done and write nothing.
     if not _slot_open(_slot_run(session, job.name, slot), now, retry):
         session.commit()
-        return Outcome(False)
+        return Outcome(False, slot)
     session.commit()
     _ensure_row(session, job.name)
     if not _take_lease(session, job, holder, now):
-        return Outcome(False)
+        return Outcome(False, slot)
     run = _slot_run(session, job.name, slot)
     if not _slot_open(run, now, retry):
         _release(session, job.name, holder)
         session.commit()
-        return Outcome(False)
+        return Outcome(False, slot)
     if run is None:
         run = ScheduledJobRun(name=job.name, slot=slot, state=RunState.running, holder=holder, started_at=now)
         session.add(run)
@@ -137,7 +138,7 @@ def run_job(app: Flask, session: Session, job: Job, now: datetime, holder: str |
         raise
     _finish(session, job.name, holder, run_id, RunState.done, _summary(value))
     _forget_old_runs(session, job.name, now, int(config["JOB_HISTORY_DAYS"]))
-    return Outcome(True, value)
+    return Outcome(True, slot, value)
 
 
 def _finish(session: Session, name: str, holder: str, run_id: int, state: RunState, result: str) -> None:
@@ -162,21 +163,33 @@ def _forget_old_runs(session: Session, name: str, now: datetime, days: int) -> N
     session.commit()
 
 
-def run_due(app: Flask, session: Session, now: datetime | None = None) -> dict[str, Any]:
-    """Run every job that is due; returns what each job that ran returned.
+@dataclass(frozen=True)
+class Ran:
+    name: str
+    slot: datetime
+    ok: bool
+    value: Any
 
-    One failing job is logged and does not stop the rest (its result is ``None``)."""
-    results: dict[str, Any] = {}
+
+def run_due_jobs(app: Flask, session: Session, now: datetime | None = None) -> list[Ran]:
+    """Run every job that is due; one failing job is logged and does not stop the rest."""
+    ran: list[Ran] = []
     for name, job in registered(app).items():
+        at = now or utcnow()
         try:
-            outcome = run_job(app, session, job, now or utcnow())
+            outcome = run_job(app, session, job, at)
         except Exception:  # noqa: BLE001 - a broken job must not stop mail delivery
             session.rollback()
-            results[name] = None
+            ran.append(Ran(name, job.schedule.slot(at, app.config), False, None))
             continue
         if outcome.ran:
-            results[name] = outcome.value
-    return results
+            ran.append(Ran(name, outcome.slot, True, outcome.value))
+    return ran
+
+
+def run_due(app: Flask, session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """What each job that ran returned (``None`` for one that failed)."""
+    return {run.name: run.value for run in run_due_jobs(app, session, now)}
 
 
 @dataclass(frozen=True)
