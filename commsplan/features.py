@@ -10,6 +10,7 @@ from commsplan import (
     audience,
     audit,
     auth,
+    backup,
     delivery,
     digests,
     feeds,
@@ -23,6 +24,7 @@ from commsplan import (
 
 FEATURES = (
     jobs,
+    backup,
     audit,
     auth,
     plan,
