@@ -180,11 +180,23 @@ def run_due_jobs(app: Flask, session: Session, now: datetime | None = None) -> l
             outcome = run_job(app, session, job, at)
         except Exception:  # noqa: BLE001 - a broken job must not stop mail delivery
             session.rollback()
+            _give_back(app, session, name)
             ran.append(Ran(name, job.schedule.slot(at, app.config), False, None))
             continue
         if outcome.ran:
             ran.append(Ran(name, outcome.slot, True, outcome.value))
     return ran
+
+
+def _give_back(app: Flask, session: Session, name: str) -> None:
+    """After an error outside the job (e.g. SQLite busy while recording), free a lease we
+    may still hold so the job does not wait for it to run out."""
+    try:
+        _release(session, name, holder_name())
+        session.commit()
+    except Exception:  # noqa: BLE001 - the lease then runs out by itself
+        session.rollback()
+        app.logger.warning("Could not release the lease of job %s", name)
 
 
 def run_due(app: Flask, session: Session, now: datetime | None = None) -> dict[str, Any]:
