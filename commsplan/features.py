@@ -10,9 +10,11 @@ from commsplan import (
     audience,
     audit,
     auth,
+    backup,
     delivery,
     digests,
     feeds,
+    jobs,
     meetings,
     notices,
     pages,
@@ -22,6 +24,8 @@ from commsplan import (
 )
 
 FEATURES = (
+    jobs,
+    backup,
     audit,
     auth,
     plan,

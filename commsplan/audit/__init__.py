@@ -12,7 +12,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from commsplan.audit import models, recorder, services, views  # noqa: F401
-    from commsplan.delivery.hooks import register_periodic
+    from commsplan.delivery.hooks import Daily, register_periodic
 
     # How long history is kept (days); older entries are deleted by the worker.
     app.config.setdefault("AUDIT_RETENTION_DAYS", 730)
@@ -23,4 +23,5 @@ def init_app(app: Flask) -> None:
         app,
         "audit-retention",
         lambda session, now: services.purge(session, now, app.config["AUDIT_RETENTION_DAYS"]),
+        Daily.at("03:00"),
     )

@@ -10,9 +10,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
 
-    from commsplan.delivery.hooks import register_periodic
+    from commsplan.delivery.hooks import Every, register_periodic
 
     # Keeps occurrences materialised 24 months ahead without a separate cron job.
-    register_periodic(app, "meetings-extend", services.extend_due)
+    register_periodic(app, "meetings-extend", services.extend_due, Every(3600))
     # Sign-ups whose address never confirmed are forgotten once their link expires.
-    register_periodic(app, "meetings-purge-unconfirmed", services.purge_unconfirmed)
+    register_periodic(app, "meetings-purge-unconfirmed", services.purge_unconfirmed, Every(900))

@@ -23,7 +23,8 @@ def init_app(app: Flask) -> None:
 
 def _register_schedule_hook(app: Flask) -> None:
     """Let the delivery worker run the service-window schedule between its rounds."""
-    from commsplan.delivery.hooks import register_periodic
+    from commsplan.delivery.hooks import Every, register_periodic
     from commsplan.notices.services import run_schedule
 
-    register_periodic(app, "notice-schedule", run_schedule)
+    # Reminders, starts and ends are due to the minute: checked every 30 seconds.
+    register_periodic(app, "notice-schedule", run_schedule, Every(30), lease_seconds=300)

@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.delivery.hooks import register_periodic
+    from commsplan.delivery.hooks import Every, register_periodic
     from commsplan.extensions import csrf, limiter
     from commsplan.subscriptions import models, services, views  # noqa: F401
     from commsplan.subscriptions.labels import FREQUENCY_LABELS
@@ -26,5 +26,5 @@ def init_app(app: Flask) -> None:
     csrf.exempt(views.undo_unsubscribe)
     csrf.exempt(views.one_click)
     app.register_blueprint(views.bp)
-    register_periodic(app, "subscriptions-prune-sign-ups", services.prune_sign_ups)
+    register_periodic(app, "subscriptions-prune-sign-ups", services.prune_sign_ups, Every(900))
     app.jinja_env.filters.setdefault("frequency_label", lambda f: str(FREQUENCY_LABELS[f]).lower())
