@@ -54,7 +54,6 @@ PLAN_TABLES = (
     "plan",
     "goal",
     "guideline",
-    "checklist_question",
     "stakeholder_group",
     "information_need",
     "unit",
@@ -83,6 +82,7 @@ PLAN_TABLES = (
     "subscription_opt_out",
     "subscriber_profile",
     "unsubscribe",
+    "relay_mapping_rule",
 )
 # Filled in by the migrations (the shipped checklist templates …): a database that holds
 # only these still counts as empty, and an import replaces them.

@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from commsplan.delivery.hooks import register_periodic
+    from commsplan.delivery.hooks import Every, register_periodic
     from commsplan.relay import cli, models, rules, rules_cli, rules_views, services, views  # noqa: F401
 
     # Seconds a feed or the IMAP server may take to answer before the poll is an error.
@@ -23,4 +23,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(rules_views.bp)
     # After every relay module is imported: the ``relay`` command group is cli.py's.
     rules_cli.attach()
-    register_periodic(app, "relay-poll", services.poll_due)
+    # Due sources are looked for every minute; each source keeps its own interval and back-off.
+    register_periodic(app, "relay-poll", services.poll_due, Every(60), lease_seconds=300)

@@ -1,7 +1,7 @@
 """scheduled jobs: a lease per job and one run per due time
 
 Revision ID: scale01a1b2c3
-Revises: a3c9e1f0b7d2
+Revises: relay01a2b3c4
 Create Date: 2026-12-01 12:12:39.539018
 
 """
@@ -13,7 +13,7 @@ import commsplan.types
 
 # revision identifiers, used by Alembic.
 revision = "scale01a1b2c3"
-down_revision = "a3c9e1f0b7d2"
+down_revision = "relay01a2b3c4"
 branch_labels = None
 depends_on = None
 
