@@ -15,12 +15,15 @@ from commsplan import (
     feeds,
     meetings,
     notices,
+    ops,
     pages,
     plan,
     subscriptions,
 )
 
 FEATURES = (
+    # First: request ids and timing start before any other feature's hooks run.
+    ops,
     audit,
     auth,
     plan,

@@ -1,4 +1,4 @@
-"""Pages that belong to no single feature: start page, language choice, health."""
+"""Pages that belong to no single feature: start page and language choice."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from sqlalchemy import text
 
 from commsplan.activities import dashboard
 from commsplan.auth.guard import public
@@ -57,13 +56,6 @@ def set_language(code: str):
     if ConfirmForm().validate_on_submit():
         session["lang"] = code
     return redirect(local_path(request.form.get("next"), url_for("web.index")))
-
-
-@bp.get("/healthz")
-@public
-def health():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
 
 
 # Navigation grouped by task, so a new coordinator finds things without a manual. Each
