@@ -7,6 +7,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -156,8 +157,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_helpers() -> dict[str, object]:
         return {
-            # Templates rendered outside a request (mail from the worker) have no session.
-            "language_form": ConfirmForm() if has_request_context() else None,
+            # Templates rendered outside a request (mail from the worker) have no session,
+            # and a page shared by every visitor (httpcache) must not carry one's token.
+            "language_form": ConfirmForm() if has_request_context() and not g.get("shared_page") else None,
             "current_language": get_locale().language if get_locale() else "sv",
             "menu_groups": menu_groups,
             "role_label": lambda role: str(ROLE_LABELS[role]),

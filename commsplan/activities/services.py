@@ -212,6 +212,9 @@ def _apply(session: Session, activity: Activity, data: ActivityData) -> None:
     notices = [_get(session, Notice, notice_id, "notices") for notice_id in dict.fromkeys(data.notice_ids)]
     activity.notices = notices
     _apply_groups(session, activity, data.groups)
+    # Core messages live in ActivityGroup rows: the activity counts as changed too, so
+    # the public status page (which shows them) gets a new version.
+    activity.updated_at = utcnow()
     session.flush()
     _record_answers(session, activity, data.answers)
 
@@ -622,6 +625,11 @@ def outages_awaiting_checklist(session: Session, limit: int = 50) -> list[Notice
     )
     linked = activities_by_notice(session, [n.id for n in outages], live=True)
     return [n for n in outages if not prepared(linked.get(n.id, []))][:limit]
+
+
+def last_activity_change() -> Any:
+    """When any activity last changed, as a scalar subquery (public page versions)."""
+    return select(func.max(Activity.updated_at)).scalar_subquery()
 
 
 def wording_for_groups(session: Session, notice: Notice, group_names: list[str]) -> str | None:
