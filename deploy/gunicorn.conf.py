@@ -40,6 +40,9 @@ max_requests_jitter = max_requests // 10
 # fail to boot over and over.
 preload_app = True
 # The app logs every request as a JSON line itself (request id, user, route, duration).
+# gunicorn 27's control socket lives in $HOME or $XDG_RUNTIME_DIR, which the systemd unit
+# keeps read-only; systemctl reload (SIGHUP) does what we need from it.
+control_socket_disable = True
 accesslog = None
 errorlog = "-"
 # Behind nginx on the same host: trust its X-Forwarded-* only from there. The app's own

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from commsplan import create_app
 from commsplan.timeutil import utcnow
 from tests.ops.helpers import queue_mail, revision_before_head, stamp_database
+
+pytestmark = pytest.mark.usefixtures("_no_stamp_left")
 
 # Nothing listens on port 1: connecting fails at once.
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
