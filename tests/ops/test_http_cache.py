@@ -9,11 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
+from commsplan.activities import services as activity_services
 from commsplan.extensions import db
 from commsplan.notices import services
 from commsplan.notices.models import NoticeKind
 from commsplan.timeutil import utcnow
 from tests import factories
+from tests.activities.helpers import complete_activity, complete_data, groups
 from tests.notices.helpers import make_notice
 
 PUBLIC = ("/status", "/status.atom")
@@ -166,3 +168,19 @@ def test_language_chosen_in_the_session_is_its_own_version(client, outage):
     assert "Cookie" in english.headers["Vary"]
     # The Swedish copy's validator does not fit the English page.
     assert client.get("/status", headers={"If-None-Match": swedish.headers["ETag"]}).status_code == 200
+
+
+def test_a_changed_public_core_message_gives_a_new_version(client, session, outage):
+    g = groups(session)
+    activity = complete_activity(session, outage, g)
+    session.commit()
+    before = client.get(f"/status/{outage.uid}")
+    assert "Du kan nu boka om själv." in before.get_data(as_text=True)
+
+    data = complete_data(g, notice_ids=[outage.id], responsible_contact_id=activity.responsible_contact_id)
+    data.groups[1] = activity_services.GroupAnswer(g.residents.id, False, "Boka om på 1177.se.", [g.web.id])
+    activity_services.update_activity(session, activity, data)
+    session.commit()
+    after = client.get(f"/status/{outage.uid}", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert "Boka om på 1177.se." in after.get_data(as_text=True)
