@@ -9,9 +9,7 @@ from commsplan.config import is_production
 
 
 def init_app(app: Flask) -> None:
-    hops = int(app.config["PROXY_HOPS"])
-    if hops < 0:
-        raise ValueError("PROXY_HOPS must be 0 or more")
+    hops = int(app.config["PROXY_HOPS"])  # checked in ops.check_settings
     if hops:
         # Each trusted proxy appends one X-Forwarded-* value; only the last ``hops`` are
         # believed, so a client cannot pass itself off as another address or as TLS.

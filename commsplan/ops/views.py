@@ -7,6 +7,7 @@ import time
 
 from flask import Blueprint, Response, abort, current_app, g, request
 from flask_babel import gettext as _
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from commsplan.auth.guard import bearer_token, public
 from commsplan.extensions import db
@@ -57,7 +58,7 @@ def prometheus_metrics():
             return response
         abort(403)
     body = metrics.exposition(db.session, utcnow(), float(current_app.config["METRICS_LATENCY_WINDOW"]))
-    return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 
 @bp.after_app_request

@@ -152,3 +152,17 @@ def test_json_logging_is_configured_once_however_many_apps(production_config):
     create_app(production_config)
     handlers = [h for h in logging.getLogger().handlers if getattr(h, "_commsplan_json", False)]
     assert len(handlers) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("PROXY_HOPS", -1),
+        ("PROXY_HOPS", "two"),
+        ("METRICS_NETWORKS", "10.0.0.0/33"),
+        ("READY_MAX_QUEUE_AGE", 0),
+    ],
+)
+def test_mistyped_ops_settings_stop_the_start(app_config, key, value):
+    with pytest.raises(ConfigurationError, match=key):
+        create_app({**app_config, key: value})
