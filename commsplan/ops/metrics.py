@@ -145,10 +145,12 @@ class DatabaseCollector(Collector):
         columns = table.c
         name = columns["name"] if "name" in columns else columns["id"]
         metric = GaugeMetricFamily(
-            "commsplan_relay_source_errors", "Errors recorded for each relay source.", labels=["source"]
+            "commsplan_relay_source_errors",
+            "Errors in a row of each relay source (0: its last poll worked).",
+            labels=["source"],
         )
-        if "error_count" in columns:
-            query = select(name, columns["error_count"])
+        if "failures" in columns:  # the relay feature's back-off counter
+            query = select(name, columns["failures"])
         elif "last_error" in columns:
             query = select(name, (func.coalesce(columns["last_error"], "") != "").cast(Integer()))
         else:
