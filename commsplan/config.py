@@ -54,6 +54,22 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REGISTRATION_RATE_LIMIT": "10 per minute;60 per hour",
         "REGISTRATION_MAILS_PER_ADDRESS": 3,
         "PAGE_SIZE": 50,
+        # Operations (deploy/README.md). Reverse proxies in front of the app whose
+        # X-Forwarded-* headers are trusted; 0 = none (the app faces clients directly).
+        "PROXY_HOPS": 0,
+        # Strict-Transport-Security in production when the request came over TLS.
+        "HSTS_MAX_AGE": 31536000,
+        # JSON lines on stdout; None = on in production only.
+        "LOG_JSON": None,
+        # Public pages (/status, its feed and notices) may be cached this many seconds.
+        "PUBLIC_CACHE_MAX_AGE": 30,
+        # /readyz fails when the oldest due mail has waited longer than this.
+        "READY_MAX_QUEUE_AGE": 900,
+        # /metrics: a bearer token, and/or the client networks that may scrape without one.
+        "METRICS_TOKEN": "",
+        "METRICS_NETWORKS": "127.0.0.0/8,::1/128",
+        # Delivery latency in /metrics is computed from mail sent in this many seconds.
+        "METRICS_LATENCY_WINDOW": 3600,
     }
 
 
@@ -78,15 +94,40 @@ def _development_secret_key(instance_path: str) -> str:
     return key
 
 
+def is_production(app: Flask) -> bool:
+    return str(app.config.get("ENV", "development")).lower() == "production"
+
+
+def _is_throwaway_database(uri: str) -> bool:
+    """SQLite in memory: every process (web, worker) would see its own empty database."""
+    return uri in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in uri
+
+
 def finalise(app: Flask) -> None:
     """Fill in derived settings and refuse unsafe production configuration."""
-    production = str(app.config.get("ENV", "development")).lower() == "production"
-    if not app.config.get("SECRET_KEY"):
-        if production:
-            raise ConfigurationError(
+    production = is_production(app)
+    # COMMSPLAN_DATABASE_URL is the documented name; SQLALCHEMY_DATABASE_URI is what
+    # Flask-SQLAlchemy reads.
+    if app.config.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = str(app.config["DATABASE_URL"])
+    if production:
+        # Every problem at once, so an operator fixes the unit file in one go.
+        problems = []
+        if not app.config.get("SECRET_KEY"):
+            problems.append(
                 "COMMSPLAN_SECRET_KEY must be set when COMMSPLAN_ENV=production; "
                 "refusing to start with a generated key."
             )
+        uri = str(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
+        if uri == defaults(app.instance_path)["SQLALCHEMY_DATABASE_URI"] or _is_throwaway_database(uri):
+            problems.append(
+                "COMMSPLAN_DATABASE_URL must be set when COMMSPLAN_ENV=production "
+                "(e.g. postgresql+psycopg://commsplan@db.example.org/commsplan); "
+                "refusing to start on the development database."
+            )
+        if problems:
+            raise ConfigurationError(" ".join(problems))
+    if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(app.instance_path)
     if production:
         # Assigned, not setdefault: Flask's own defaults already hold SESSION_COOKIE_SECURE=False.

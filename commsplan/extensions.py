@@ -34,8 +34,8 @@ login_manager = LoginManager()
 mail = Mail()
 babel = Babel()
 csrf = CSRFProtect()
-# Per-client limits, keyed by the client address (behind a proxy, wrap the app in
-# werkzeug's ProxyFix so that is the visitor's). Storage: RATELIMIT_STORAGE_URI. If that
+# Per-client limits, keyed by the client address (behind a proxy, COMMSPLAN_PROXY_HOPS
+# makes that the visitor's: commsplan/ops/transport.py). Storage: RATELIMIT_STORAGE_URI. If that
 # storage (Redis) is down, each process counts in memory meanwhile instead of answering 500.
 limiter = Limiter(key_func=get_remote_address, swallow_errors=True, in_memory_fallback_enabled=True)
 

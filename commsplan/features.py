@@ -17,6 +17,7 @@ from commsplan import (
     jobs,
     meetings,
     notices,
+    ops,
     pages,
     plan,
     relay,
@@ -24,6 +25,8 @@ from commsplan import (
 )
 
 FEATURES = (
+    # First: request ids and timing start before any other feature's hooks run.
+    ops,
     jobs,
     backup,
     audit,

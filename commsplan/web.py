@@ -1,4 +1,4 @@
-"""Pages that belong to no single feature: start page, language choice, health."""
+"""Pages that belong to no single feature: start page and language choice."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -18,7 +19,6 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from sqlalchemy import text
 
 from commsplan.activities import dashboard
 from commsplan.auth.guard import public
@@ -57,13 +57,6 @@ def set_language(code: str):
     if ConfirmForm().validate_on_submit():
         session["lang"] = code
     return redirect(local_path(request.form.get("next"), url_for("web.index")))
-
-
-@bp.get("/healthz")
-@public
-def health():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
 
 
 # Navigation grouped by task, so a new coordinator finds things without a manual. Each
@@ -165,8 +158,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_helpers() -> dict[str, object]:
         return {
-            # Templates rendered outside a request (mail from the worker) have no session.
-            "language_form": ConfirmForm() if has_request_context() else None,
+            # Templates rendered outside a request (mail from the worker) have no session,
+            # and a page shared by every visitor (httpcache) must not carry one's token.
+            "language_form": ConfirmForm() if has_request_context() and not g.get("shared_page") else None,
             "current_language": get_locale().language if get_locale() else "sv",
             "menu_groups": menu_groups,
             "role_label": lambda role: str(ROLE_LABELS[role]),

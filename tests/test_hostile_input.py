@@ -49,9 +49,14 @@ def _urls(app):
             yield rule, methods, path
 
 
+# Answers that are a route's job, not a crash: /readyz says 503 on this unmigrated test
+# database (tests/ops/test_health.py checks when).
+DECLARED_UNAVAILABLE = {"ops.readyz"}
+
+
 def _assert_no_server_error(client, app, headers=None):
     failures = []
-    for _rule, methods, path in _urls(app):
+    for rule, methods, path in _urls(app):
         for method in sorted(methods):
             url = path + ("?" + HOSTILE_QUERY if method == "GET" else "")
             if method == "GET":
@@ -59,6 +64,8 @@ def _assert_no_server_error(client, app, headers=None):
             else:
                 data = {"x": "\x00", "email": "a\x00@example.org", "name": "a\x00b", "next": "/\x00"}
                 response = client.open(url, method=method, data=data, headers=headers)
+            if response.status_code == 503 and rule.endpoint in DECLARED_UNAVAILABLE:
+                continue
             if response.status_code >= 500:
                 failures.append((method, url[:120], response.status_code))
     assert failures == [], "\n".join(map(str, failures))

@@ -175,7 +175,7 @@ def demo_loaded(runner, session):
     session.commit()
 
 
-NOT_PAGES = (".md", ".ics", ".atom", ".csv", ".json", "/logout", "/static/", "/api/")
+NOT_PAGES = (".md", ".ics", ".atom", ".csv", ".json", "/logout", "/static/", "/api/", "/readyz", "/metrics")
 
 
 def crawl(app, client, check) -> int:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from commsplan.extensions import db
+from commsplan.httpcache import register_source
 
 
 def init_app(app: Flask) -> None:
@@ -48,6 +49,8 @@ def init_app(app: Flask) -> None:
         return services.activities_for_notice(db.session, notice)
 
     app.jinja_env.globals["public_wording"] = public_wording
+    # The status page shows that wording: a changed activity is a new page version.
+    register_source(app, services.last_activity_change)
     app.jinja_env.globals["template_name"] = services.template_name
     app.jinja_env.globals["template_description"] = services.template_description
     app.jinja_env.globals["notice_activities"] = notice_activities

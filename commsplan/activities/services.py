@@ -213,6 +213,9 @@ def _apply(session: Session, activity: Activity, data: ActivityData) -> None:
     notices = [_get(session, Notice, notice_id, "notices") for notice_id in dict.fromkeys(data.notice_ids)]
     activity.notices = notices
     _apply_groups(session, activity, data.groups)
+    # Core messages live in ActivityGroup rows: the activity counts as changed too, so
+    # the public status page (which shows them) gets a new version.
+    activity.updated_at = utcnow()
     session.flush()
     _record_answers(session, activity, data.answers)
 
@@ -634,6 +637,11 @@ def group_wordings(session: Session, notice_id: int) -> list[GroupWording]:
             if g.core_message.strip():
                 wordings.append(GroupWording(g.group_id, g.group.name, g.core_message))
     return wordings
+
+
+def last_activity_change() -> Any:
+    """When any activity last changed, as a scalar subquery (public page versions)."""
+    return select(func.max(Activity.updated_at)).scalar_subquery()
 
 
 def wording_for_groups(session: Session, notice: Notice, group_names: list[str]) -> str | None:

@@ -38,7 +38,9 @@ def access_rule(app: Flask, endpoint: str, method: str, methods: set[str], argum
         # enforce() lets anonymous API requests through; the API checks bearer tokens.
         return "public" if required is None else f"token ({required.value})"
     if required is None:
-        return "token" if "token" in arguments else "public"
+        # A public view that checks a bearer token itself (``/metrics``) is a token route.
+        secret = "token" in arguments or getattr(view, "_commsplan_bearer", False)
+        return "token" if secret else "public"
     return required.value
 
 

@@ -4,6 +4,7 @@ except ``run_schedule`` which commits one scheduled mail at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import holidays
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -20,6 +21,7 @@ from commsplan.audience.services import ListEdit, NoticeScope, ResolvedRecipient
 from commsplan.auth.models import User
 from commsplan.delivery.models import DeliveryState, OutboxItem, OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue
+from commsplan.httpcache import PublicVersion, latest
 from commsplan.languages import DEFAULT_LANGUAGE, MAIL_LANGUAGES, contact_languages
 from commsplan.notices.checks import run_publish_checks
 from commsplan.notices.mail import build_message, one_line
@@ -716,6 +718,39 @@ def status_overview(session: Session, now: datetime | None = None, history_days:
     current = outages + windows
     by_service = [(service, [n for n in current if service in n.services]) for service in services]
     return StatusOverview(outages, windows, releases, history, by_service)
+
+
+def public_version(
+    session: Session, now: datetime, history_days: int, extra: Sequence[ColumnElement[Any]] = ()
+) -> PublicVersion:
+    """What the public pages (status page, its feed, public notices) show depends on, in
+    one query: notices change through ``updated_at``; windows start and end, and closed
+    notices leave the history, as time passes; service names have no timestamp."""
+    visible = and_(Notice.status != NoticeStatus.draft, Notice.published_at.is_not(None))
+    open_window = and_(Notice.kind == NoticeKind.service_window, Notice.status == NoticeStatus.published)
+    finished = and_(visible, Notice.status.in_([NoticeStatus.closed, NoticeStatus.cancelled]))
+    horizon = now - timedelta(days=history_days)
+
+    def scalar(expression: Any, *where: Any) -> Any:
+        return select(expression).where(*where).scalar_subquery()
+
+    changed, count, ended, started, left_history, service_names, *rest = session.execute(
+        select(
+            scalar(func.max(Notice.updated_at), visible),
+            scalar(func.count(Notice.id), visible),
+            scalar(func.max(Notice.ends_at), open_window, Notice.ends_at <= now),
+            scalar(func.max(Notice.starts_at), open_window, Notice.starts_at <= now),
+            scalar(func.max(Notice.closed_at), finished, Notice.closed_at < horizon),
+            scalar(
+                func.aggregate_strings(Service.name + "/" + cast(Service.position, String), "|"),
+                Service.in_use(),
+            ),
+            *extra,
+        )
+    ).one()
+    left_at = left_history + timedelta(days=history_days) if left_history is not None else None
+    values = (changed, count, ended, started, left_history, service_names, *rest)
+    return PublicVersion(latest([changed, ended, started, left_at, *rest]), values)
 
 
 def public_notice(session: Session, uid: str) -> Notice | None:

@@ -12,10 +12,12 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from commsplan import httpcache
 from commsplan.audience.services import included
 from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import AddressActionForm, ConfirmForm
+from commsplan.httpcache import PublicVersion
 from commsplan.notices import feed, services
 from commsplan.notices.forms import (
     AddRecipientForm,
@@ -439,8 +441,15 @@ def reschedule_notice(notice_id: int):
 # --- public status ----------------------------------------------------------------------
 
 
+def _public_version(**view_args: object) -> PublicVersion:
+    return services.public_version(
+        db.session, utcnow(), int(current_app.config["STATUS_HISTORY_DAYS"]), httpcache.extra_sources()
+    )
+
+
 @status_bp.get("/status")
 @public
+@httpcache.public_page(_public_version)
 def status_page():
     overview = services.status_overview(db.session, history_days=current_app.config["STATUS_HISTORY_DAYS"])
     return render_template("notices/status.html", overview=overview, now=utcnow())
@@ -448,6 +457,7 @@ def status_page():
 
 @status_bp.get("/status/<uid>")
 @public
+@httpcache.public_page(_public_version)
 def public_notice(uid: str):
     notice = services.public_notice(db.session, uid)
     if notice is None:
@@ -457,6 +467,7 @@ def public_notice(uid: str):
 
 @status_bp.get("/status.atom")
 @public
+@httpcache.public_page(_public_version)
 def status_feed():
     body = feed.atom_feed(services.feed_notices(db.session), current_app.config["BASE_URL"])
     return Response(body, mimetype="application/atom+xml")

@@ -12,7 +12,20 @@ from commsplan.notices.models import Notice, NoticeStatus
 from tests.browser.conftest import PHONE_WIDTH, log_in, make_account
 from tests.test_pages import simple_get_urls
 
-NOT_HTML = (".md", ".ics", ".atom", ".csv", ".json", "/static/", "/api/", "/healthz", "/logout", "/language")
+NOT_HTML = (
+    ".md",
+    ".ics",
+    ".atom",
+    ".csv",
+    ".json",
+    "/static/",
+    "/api/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/logout",
+    "/language",
+)
 
 
 def _main_pages(app) -> list[str]:
