@@ -22,13 +22,14 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Integer, MetaData, Table, func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.models import DeliveryState, OutboxItem
 from commsplan.digests.models import DigestRun
 from commsplan.ops.health import oldest_due_at
+from commsplan.relay.models import RelaySource, SourceKind
 
 LATENCY_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 4 * 3600.0)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -133,30 +134,19 @@ class DatabaseCollector(Collector):
         return metric
 
     def _relay_sources(self) -> Iterable[Metric]:
-        """Errors of relay sources, if this installation has them (table ``relay_source``).
-
-        Read by reflection: the relay feature may not be installed, and this module must
-        not depend on it.
-        """
-        bind = self.session.get_bind()
-        if not inspect(bind).has_table("relay_source"):
-            return
-        table = Table("relay_source", MetaData(), autoload_with=bind)
-        columns = table.c
-        name = columns["name"] if "name" in columns else columns["id"]
+        """Errors in a row of each relay source: 0 when its last poll worked."""
         metric = GaugeMetricFamily(
             "commsplan_relay_source_errors",
             "Errors in a row of each relay source (0: its last poll worked).",
             labels=["source"],
         )
-        if "failures" in columns:  # the relay feature's back-off counter
-            query = select(name, columns["failures"])
-        elif "last_error" in columns:
-            query = select(name, (func.coalesce(columns["last_error"], "") != "").cast(Integer()))
-        else:
+        rows = self.session.execute(
+            select(RelaySource.name, RelaySource.failures).where(RelaySource.kind != SourceKind.paste)
+        ).all()
+        if not rows:
             return
-        for source, errors in self.session.execute(query):
-            metric.add_metric([str(source)], float(errors or 0))
+        for source, errors in rows:
+            metric.add_metric([source], float(errors or 0))
         yield metric
 
 

@@ -131,7 +131,7 @@ def test_two_workers_run_each_job_once_per_due_time(app, session, outbox, tmp_pa
     reminded = Counter(
         address
         for message, envelope in zip(outbox.messages, outbox.envelopes, strict=True)
-        if message["Subject"].startswith("Påminnelse")
+        if message["Subject"].startswith("[Påminnelse]")
         for address in envelope.rcpt_tos
     )
     assert "reminded@example.org" in reminded, "no reminder was sent"

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
 
 from commsplan.delivery.services import drain
 from commsplan.digests.models import DigestRun
+from commsplan.relay.models import RelaySource, SourceKind
 from commsplan.timeutil import utcnow
 from tests.factories import make_contact
 from tests.ops.helpers import queue_mail
@@ -73,23 +73,17 @@ def test_digest_runs_are_counted(client, session):
     assert sample(families, "commsplan_digest_runs", "commsplan_digest_runs_total", period="weekly") == 2
 
 
-def test_relay_source_errors_when_the_table_exists(client, session):
-    # The relay feature's table (another package's; read by reflection only).
-    session.execute(
-        text(
-            "CREATE TABLE relay_source"
-            " (id INTEGER PRIMARY KEY, name VARCHAR(100), last_error TEXT, failures INTEGER)"
-        )
+def test_relay_source_errors_per_source(client, session):
+    session.add_all(
+        [
+            RelaySource(name="inera", kind=SourceKind.feed, settings={"url": "https://x.test/a"}, failures=3),
+            RelaySource(name="ok", kind=SourceKind.feed, settings={"url": "https://x.test/b"}, failures=0),
+        ]
     )
-    session.execute(text("INSERT INTO relay_source VALUES (1, 'inera', 'timeout', 3), (2, 'ok', '', 0)"))
     session.commit()
-    try:
-        families = scrape(client)
-        assert sample(families, "commsplan_relay_source_errors", source="inera") == 3
-        assert sample(families, "commsplan_relay_source_errors", source="ok") == 0
-    finally:
-        session.execute(text("DROP TABLE relay_source"))
-        session.commit()
+    families = scrape(client)
+    assert sample(families, "commsplan_relay_source_errors", source="inera") == 3
+    assert sample(families, "commsplan_relay_source_errors", source="ok") == 0
 
 
 def test_without_relay_sources_there_is_no_such_metric(client):
