@@ -73,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_POLL_SECONDS": 2.0,
     "DELIVERY_SMTP_TIMEOUT": 30,
     "DELIVERY_TEMPLATE_CACHE": 64,
+    # Relay limits, mails per minute; 0 means no limit.
+    "DELIVERY_RATE_PER_CONNECTION": 0,
+    "DELIVERY_RATE_PER_WORKER": 0,
 }
 
 ITEMS = OutboxItem.__table__
@@ -96,6 +99,8 @@ class DeliverySettings:
     poll_seconds: float
     smtp_timeout: float
     template_cache: int
+    rate_per_connection: float = 0.0
+    rate_per_worker: float = 0.0
 
     @classmethod
     def from_app(cls, app: Flask, **overrides: Any) -> DeliverySettings:
@@ -120,6 +125,8 @@ class DeliverySettings:
             "poll_seconds": float(config["DELIVERY_POLL_SECONDS"]),
             "smtp_timeout": float(config["DELIVERY_SMTP_TIMEOUT"]),
             "template_cache": max(1, int(config["DELIVERY_TEMPLATE_CACHE"])),
+            "rate_per_connection": max(0.0, float(config["DELIVERY_RATE_PER_CONNECTION"])),
+            "rate_per_worker": max(0.0, float(config["DELIVERY_RATE_PER_WORKER"])),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -159,6 +166,10 @@ class ConnectFailed(Exception):
     """Could not open (or set up) a connection to the mail server."""
 
 
+class Abandoned(Exception):
+    """A mail given up before the server accepted it (its sender is stopping)."""
+
+
 class SmtpConnection:
     """One SMTP connection, opened on first use and reused for many mails. One thread."""
 
@@ -188,17 +199,29 @@ class SmtpConnection:
             raise ConnectFailed(_describe(exc)) from exc
         return smtp
 
-    def send(self, envelope_from: str, to: str, data: bytes) -> None:
-        """Send one mail; raises smtplib/OS errors, ``ConnectFailed`` if no connection."""
+    def send(
+        self, envelope_from: str, to: str, data: bytes, before_accept: Callable[[], bool] | None = None
+    ) -> None:
+        """Send one mail; raises smtplib/OS errors, ``ConnectFailed`` if no connection.
+
+        ``before_accept`` is called before the server can accept the mail (before the
+        final dot); if it returns false the mail is abandoned unsent (the connection is
+        dropped before the dot, so the server discards it) and ``Abandoned`` is raised.
+        """
         if self.smtp is None:
             self.smtp = self._connect()
         smtp = self.smtp
         options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
         try:
             if smtp.has_extn("pipelining"):
-                _send_pipelined(smtp, envelope_from, to, data, options)
+                _send_pipelined(smtp, envelope_from, to, data, options, before_accept)
             else:
+                if before_accept is not None and not before_accept():
+                    raise Abandoned()
                 smtp.sendmail(envelope_from, [to], data, mail_options=options)
+        except Abandoned:
+            self.close_now()
+            raise
         except (OSError, smtplib.SMTPServerDisconnected):
             self.close()
             raise
@@ -206,6 +229,12 @@ class SmtpConnection:
             if smtp.sock is None:  # closed after a 421
                 self.smtp = None
             raise
+
+    def close_now(self) -> None:
+        """Drop the connection without QUIT: a mail in the middle of DATA is discarded."""
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            _close_quietly(smtp)
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -219,15 +248,29 @@ class SmtpConnection:
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
-def _send_pipelined(smtp: smtplib.SMTP, envelope_from: str, to: str, data: bytes, options: list[str]) -> None:
+def _send_pipelined(
+    smtp: smtplib.SMTP,
+    envelope_from: str,
+    to: str,
+    data: bytes,
+    options: list[str],
+    before_accept: Callable[[], bool] | None = None,
+) -> None:
     """One mail in two round trips instead of four (RFC 2920 PIPELINING).
 
     smtplib waits for the answer to MAIL, RCPT and DATA one by one; on loopback or a
     LAN those waits, not CPU, bound throughput. Replies are still read and checked in
     order, so a mail counts as sent only after the server's 250 to its final dot.
+
+    ``before_accept`` is asked after the commands went out and before their answers are
+    read: the server takes responsibility for a mail only at the final dot (RFC 5321
+    §4.1.1.4), so the sender's wait for the commit of its previous mail overlaps the
+    round trip of this one's commands.
     """
     params = "".join(" " + option for option in options)
     smtp.send(f"MAIL FROM:<{envelope_from}>{params}\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
+    if before_accept is not None and not before_accept():
+        raise Abandoned()
     mail_reply = _reply_of(smtp)
     rcpt_reply = _reply_of(smtp)
     data_reply = _reply_of(smtp)
@@ -435,6 +478,145 @@ _RELEASE = (
 )
 
 
+class Pacer:
+    """Spaces events at least ``60 / per_minute`` seconds apart (0: no limit); thread-safe.
+
+    A relay's limit is a rate, so sends are spread evenly instead of bursting up to a
+    quota and stalling: a burst could trip a per-second limit the relay does not publish.
+    """
+
+    def __init__(self, per_minute: float) -> None:
+        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take the next slot; returns how many seconds from now it starts."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            return slot - now
+
+
+class _SentRecorder:
+    """Marks rows sent on a database connection of its own, in autocommit mode.
+
+    This is the hot path of the group commit: one ``UPDATE … WHERE id IN (…)`` is one
+    statement and one commit (a single round trip on PostgreSQL), its SQL text is built
+    once per number of ids so the driver's statement cache (sqlite3) or prepared
+    statements (psycopg) skip parsing, and no ORM object is made. On PostgreSQL the
+    connection commits with ``synchronous_commit=off``: the commit is visible at once
+    and survives a crash of this worker, which is what the mark is for; only a crash of
+    the database server itself could lose the last fraction of a second of marks, which
+    would send those mails again, never lose them.
+    """
+
+    def __init__(self, engine: Engine, claimer: str) -> None:
+        self.engine = engine
+        self.claimer = claimer
+        self.dialect = engine.dialect
+        self._bind_now = ITEMS.c.sent_at.type.bind_processor(engine.dialect) or (lambda value: value)
+        self._connection: Any = None
+        self._raw: Any = None
+        self._sql: dict[int, str] = {}
+
+    def _statement(self, count: int) -> str:
+        sql = self._sql.get(count)
+        if sql is None:
+            table, c = ITEMS.name, ITEMS.c
+            head = (
+                f"UPDATE {table} SET {c.state.name} = '{DeliveryState.sent.name}', "  # noqa: S608 - our names only
+                f"{c.sent_at.name} = %(p)s, {c.next_attempt_at.name} = NULL, {c.last_error.name} = '' "
+                f"WHERE {c.claimed_by.name} = %(p)s AND {c.state.name} = '{DeliveryState.sending.name}' AND "
+            )
+            if self.dialect.name == "postgresql":
+                sql = (head + f"{c.id.name} = ANY(%(p)s)") % {"p": "%s"}
+            else:
+                sql = (head % {"p": "?"}) + f"{c.id.name} IN ({', '.join('?' * count)})"
+            self._sql[count] = sql
+        return sql
+
+    def _open(self) -> None:
+        self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._raw = self._connection.connection.driver_connection
+        if self.dialect.name == "postgresql":
+            self._raw.execute("SET synchronous_commit TO off")
+
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        if self._raw is None:
+            self._open()
+        stamp = self._bind_now(now)
+        if self.dialect.name == "postgresql":
+            self._raw.execute(self._statement(0), (stamp, self.claimer, list(ids)))
+        else:
+            self._raw.execute(self._statement(len(ids)), (stamp, self.claimer, *ids))
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection, self._raw = self._connection, None, None
+            with contextlib.suppress(Exception):  # back to the pool as it came
+                if self.dialect.name == "postgresql":
+                    connection.connection.driver_connection.execute("RESET synchronous_commit")
+            connection.close()
+
+
+class GroupCommit:
+    """Records accepted mails as sent: one commit for whatever all senders have had accepted.
+
+    ``add`` numbers an accepted mail; ``ensure(n, recorder)`` returns once mail ``n`` is
+    committed, committing every mail added so far if nobody has yet. ``lock`` is held by
+    whoever writes to the database, so writes never interleave.
+    """
+
+    def __init__(self, engine: Engine, claimer: str, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.claimer = claimer
+        self.clock = clock
+        self.lock = threading.Lock()
+        self._mutex = threading.Lock()  # guards the two fields below, held only briefly
+        self._pending: list[int] = []
+        self._added = 0
+        self._committed = 0
+        self.error: str | None = None
+
+    def recorder(self) -> _SentRecorder:
+        return _SentRecorder(self.engine, self.claimer)
+
+    def add(self, row_id: int) -> int:
+        with self._mutex:
+            self._pending.append(row_id)
+            self._added += 1
+            return self._added
+
+    def abandon(self, error: str = "Avbrutet.") -> None:
+        """Let no sender go on: waiting ones give their mail up unsent."""
+        self.error = self.error or error
+
+    def ensure(self, number: int, recorder: _SentRecorder) -> bool:
+        """True once mail ``number`` is recorded; false if recording has failed."""
+        if self._committed >= number:
+            return self.error is None
+        with self.lock:
+            if self.error is not None:
+                return False
+            if self._committed >= number:
+                return True
+            with self._mutex:
+                ids, self._pending = self._pending, []
+                upto = self._added
+            try:
+                recorder.mark_sent(ids, self.clock())
+            except Exception as exc:  # the rows stay claimed and come back after the lease
+                log.exception("could not record %s sent mails", len(ids))
+                self.error = f"{type(exc).__name__}: {exc}"
+                return False
+            self._committed = upto
+            return True
+
+
 class Deliverer:
     """Drains the outbox with ``settings.connections`` sender threads."""
 
@@ -452,6 +634,9 @@ class Deliverer:
         self.clock = clock
         # Only the draining thread touches it; sender threads get templates with the rows.
         self._templates: OrderedDict[int, MessageTemplate] = OrderedDict()
+        # Rate limits outlive one drain, so a worker's back-to-back rounds cannot burst.
+        self._worker_pacer = Pacer(settings.rate_per_worker)
+        self._connection_pacers = [Pacer(settings.rate_per_connection) for _ in range(settings.connections)]
 
     @classmethod
     def from_app(cls, app: Flask, **overrides: Any) -> Deliverer:
@@ -468,16 +653,25 @@ class Deliverer:
     def drain(self, stop: threading.Event | None = None) -> DrainResult:
         """Send everything that is due now, then return.
 
-        This thread does all database work: it claims rows a batch at a time, hands them
-        in small chunks to ``settings.connections`` sender threads (one SMTP connection
-        each) and writes their outcomes together with the next claim, one commit per
-        round. So senders never wait for the database, SQLite sees one writer per
-        worker, and the threads rarely wake each other (a wake-up per chunk, not per
-        mail: under the GIL every wake-up costs). Up to about three batches are claimed
-        ahead so the senders do not run dry while a commit is slow. After a crash,
-        rows sent but not yet recorded (at most about a batch) are sent again; rows
-        claimed but not sent wait for the lease. ``stop`` ends the drain after the mails
-        being sent; rows claimed but not started are handed back unsent.
+        A crash (SIGKILL, power loss) sends at most one mail per connection twice: a
+        sender thread lets the server accept its next mail (the final dot) only once
+        its previous one is committed as sent, so each connection has at most one mail
+        that the server holds and the database does not know about.
+
+        The senders commit those marks themselves, as a group (``GroupCommit``): the
+        first sender that needs its previous mail recorded marks every mail any sender
+        has had accepted in one autocommitted ``UPDATE``, and the others find theirs
+        already done. A sender does that after putting its next mail's commands on the
+        wire, so the commit overlaps the wait for the server's answer and there is no
+        hand-over between threads per mail.
+
+        This thread claims rows a batch at a time (up to about two batches ahead, handed
+        to the senders in chunks), builds templates, and writes the rarer outcomes
+        (retrying, failed, released) together with the next claim; it holds the group's
+        lock while it writes, so SQLite never sees two writers (a waiting SQLite writer
+        sleeps in milliseconds). Rows claimed but not sent wait for the lease after a
+        crash. ``stop`` ends the drain after the mails being sent; rows claimed but not
+        started are handed back unsent.
         """
         stop = stop or threading.Event()
         total = DrainResult()
@@ -488,10 +682,11 @@ class Deliverer:
         progress = threading.Event()
         unreachable = threading.Event()
         unreachable_error: list[str] = []
+        group = GroupCommit(self.engine, self.name, self.clock)
         senders = [
             threading.Thread(
                 target=self._sender,
-                args=(work, results, progress, stop, unreachable, unreachable_error),
+                args=(i, work, results, progress, stop, unreachable, unreachable_error, group),
                 name=f"commsplan-sender-{i}",
                 daemon=True,
             )
@@ -499,18 +694,24 @@ class Deliverer:
         ]
         for thread in senders:
             thread.start()
-        outstanding = 0  # claimed, not yet recorded
+        outstanding = 0  # claimed, not yet reported by a sender
         exhausted = False
-        pending = _Outcome()
+        pending = _Outcome()  # outcomes other than "sent", written with the next claim
         last_flush = time.monotonic()
         try:
             with Session(self.engine) as session:
                 while True:
-                    if outstanding > pending.count:
+                    if outstanding > pending.count and not results:
                         progress.wait(0.05)
-                        progress.clear()
+                    progress.clear()
                     while results:
                         self._note(pending, *results.popleft())
+                    if pending.sent:  # recorded by the senders' group commit
+                        outstanding -= len(pending.sent)
+                        total.absorb(_Outcome(sent=pending.sent, last_accepted=pending.last_accepted))
+                        pending.sent, pending.last_accepted = [], None
+                    if group.error is not None:
+                        raise RuntimeError(group.error)
                     queued = work.qsize() * chunk_size
                     want_more = (
                         not (exhausted or stop.is_set() or unreachable.is_set()) and queued < 2 * batch_size
@@ -520,10 +721,11 @@ class Deliverer:
                         and (outstanding == pending.count or time.monotonic() - last_flush > 0.5)
                     )
                     if want_more or flush_due:
-                        self._record(session, self.name, pending, commit=False)
-                        batch = self.claim(session, self.name, commit=False) if want_more else []
-                        templates = self._templates_for(session, batch)
-                        session.commit()
+                        with group.lock:
+                            self._record(session, self.name, pending, commit=False)
+                            batch = self.claim(session, self.name, commit=False) if want_more else []
+                            templates = self._templates_for(session, batch)
+                            session.commit()
                         outstanding -= pending.count
                         total.absorb(pending)
                         pending = _Outcome()
@@ -542,18 +744,21 @@ class Deliverer:
             log.exception("delivery worker %s stopped", self.name)
             total.errors.append(f"{type(exc).__name__}: {exc}")
             unreachable.set()  # make the senders skip what is left quickly
+            group.abandon()  # and give up a mail waiting for its predecessor's commit
         finally:
             for _thread in senders:
                 work.put(None)
             for thread in senders:
                 thread.join()
+        if group.error is not None and not total.errors:
+            total.errors.append(group.error)
         total.connection_failed = unreachable.is_set() and bool(unreachable_error)
         return total
 
     def _note(self, outcome: _Outcome, item: Claimed, kind: str, payload: Any) -> None:
         if kind == "sent":
             outcome.sent.append(item.id)
-            outcome.last_accepted = payload
+            outcome.last_accepted = max(outcome.last_accepted or 0.0, payload)
         elif kind == "failed":
             outcome.failed.append((item.id, payload))
         elif kind == "bounced":
@@ -566,16 +771,25 @@ class Deliverer:
 
     def _sender(
         self,
+        index: int,
         work: queue.Queue[list[tuple[Claimed, MessageTemplate | str]] | None],
         results: deque[tuple[Claimed, str, Any]],
         progress: threading.Event,
         stop: threading.Event,
         unreachable: threading.Event,
         unreachable_error: list[str],
+        group: GroupCommit,
     ) -> None:
         connection = SmtpConnection(self.settings)
+        recorder = group.recorder()  # a database connection of this thread's own
+        pacer = self._connection_pacers[index]
         # Stop well inside the lease so no other worker reclaims rows we still send.
         budget = self.settings.lease.total_seconds() / 2
+        last = 0  # the group's number for this connection's last accepted mail
+
+        def previous_recorded() -> bool:
+            return group.ensure(last, recorder)
+
         try:
             while True:
                 chunk = work.get()
@@ -590,13 +804,32 @@ class Deliverer:
                         # Stopping, or waited too long: hand the row back unsent and at once,
                         # rather than leave it to the lease.
                         results.append((item, "released", None))
+                    elif not self._pace(pacer, stop):
+                        results.append((item, "released", None))
                     else:
-                        results.append(
-                            self._send_one(connection, item, template, unreachable, unreachable_error)
+                        outcome = self._send_one(
+                            connection, item, template, unreachable, unreachable_error, previous_recorded
                         )
+                        if outcome[1] == "sent":
+                            last = group.add(item.id)
+                        results.append(outcome)
+                if work.empty():
+                    # Nothing to overlap the commit with: record the last mail now, so
+                    # the drain can count it done.
+                    group.ensure(last, recorder)
                 progress.set()
         finally:
+            group.ensure(last, recorder)
+            recorder.close()
             connection.close()
+
+    def _pace(self, pacer: Pacer, stop: threading.Event) -> bool:
+        """Wait for this connection's and then the worker's next send slot; false if stopping."""
+        delay = pacer.reserve()
+        if delay > 0 and stop.wait(delay):
+            return False
+        delay = self._worker_pacer.reserve()
+        return not (delay > 0 and stop.wait(delay))
 
     def _send_one(
         self,
@@ -605,6 +838,7 @@ class Deliverer:
         template: MessageTemplate | str,
         unreachable: threading.Event,
         unreachable_error: list[str],
+        previous_recorded: Callable[[], bool] | None = None,
     ) -> tuple[Claimed, str, Any]:
         if item.attempts > self.settings.max_attempts:
             # Claimed again and again without an outcome: a worker dies on this row.
@@ -621,7 +855,9 @@ class Deliverer:
             log.exception("could not render outbox item %s", item.id)
             return item, "failed", f"Kunde inte bygga brevet: {exc}"
         try:
-            connection.send(template.envelope_from, item.to_address, data)
+            connection.send(template.envelope_from, item.to_address, data, previous_recorded)
+        except Abandoned:
+            return item, "released", None
         except ConnectFailed as exc:
             unreachable_error.append(str(exc))
             unreachable.set()
