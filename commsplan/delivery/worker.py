@@ -38,21 +38,24 @@ import ssl
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import formataddr
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.mime import MessageTemplate, Recipient
 from commsplan.delivery.models import (
     PENDING_PREDICATE,
+    PRIORITY_NORMAL,
     AddressBounce,
+    DeliveryDay,
     DeliveryState,
     OutboxItem,
     OutgoingMessage,
@@ -76,6 +79,8 @@ DEFAULTS: dict[str, Any] = {
     # Relay limits, mails per minute; 0 means no limit.
     "DELIVERY_RATE_PER_CONNECTION": 0,
     "DELIVERY_RATE_PER_WORKER": 0,
+    # Mails per UTC day for all workers together (counted in the database); 0: no limit.
+    "DELIVERY_MAX_PER_DAY": 0,
 }
 
 ITEMS = OutboxItem.__table__
@@ -101,6 +106,7 @@ class DeliverySettings:
     template_cache: int
     rate_per_connection: float = 0.0
     rate_per_worker: float = 0.0
+    max_per_day: int = 0
 
     @classmethod
     def from_app(cls, app: Flask, **overrides: Any) -> DeliverySettings:
@@ -127,6 +133,7 @@ class DeliverySettings:
             "template_cache": max(1, int(config["DELIVERY_TEMPLATE_CACHE"])),
             "rate_per_connection": max(0.0, float(config["DELIVERY_RATE_PER_CONNECTION"])),
             "rate_per_worker": max(0.0, float(config["DELIVERY_RATE_PER_WORKER"])),
+            "max_per_day": max(0, int(config["DELIVERY_MAX_PER_DAY"])),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -378,7 +385,9 @@ class Claimed:
     personalisation: dict[str, str]
     message_id_header: str
     attempts: int
+    priority: int = PRIORITY_NORMAL
     claimed_at: float = 0.0  # time.monotonic() of the claim
+    claimed_day: date | None = None  # the UTC day whose quota the claim counts against
 
 
 @dataclass
@@ -389,6 +398,8 @@ class _Outcome:
     # The subset of ``failed`` the server refused permanently (5xx): the address is flagged.
     bounced: list[tuple[int, str]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
+    # Released rows per day they were counted on (DELIVERY_MAX_PER_DAY): given back.
+    given_back: Counter[date] = field(default_factory=Counter)
     last_accepted: float | None = None
 
     @property
@@ -416,7 +427,7 @@ _CANDIDATES = (
             ),
         ),
     )
-    .order_by(ITEMS.c.id)
+    .order_by(ITEMS.c.priority, ITEMS.c.id)
     .limit(bindparam("limit"))
 )
 
@@ -439,6 +450,7 @@ def _claim_statement(candidates: Any) -> Any:
             ITEMS.c.personalisation,
             ITEMS.c.message_id_header,
             ITEMS.c.attempts,
+            ITEMS.c.priority,
         )
     )
 
@@ -470,6 +482,16 @@ _BOUNCED_ROWS = select(ITEMS.c.id, ITEMS.c.to_address, ITEMS.c.contact_id).where
     ITEMS.c.id.in_(bindparam("ids", expanding=True)), _OURS
 )
 _INSERT_BOUNCE = insert(AddressBounce.__table__)
+# DELIVERY_MAX_PER_DAY: the day's row, created if missing, then locked and read.
+DAYS = DeliveryDay.__table__
+_DAY = bindparam("b_day", type_=DAYS.c.day.type)
+_START_DAY = {
+    "postgresql": postgresql.insert(DAYS).values(day=_DAY, claimed=0).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(DAYS).values(day=_DAY, claimed=0).on_conflict_do_nothing(),
+}
+_DAY_USED = select(DAYS.c.claimed).where(DAYS.c.day == _DAY)
+_DAY_USED_LOCKING = _DAY_USED.with_for_update()
+_COUNT_DAY = update(DAYS).where(DAYS.c.day == _DAY).values(claimed=DAYS.c.claimed + bindparam("n"))
 # Not attempted (stopping, or it waited too long): queued again, attempt given back.
 _RELEASE = (
     update(ITEMS)
@@ -766,6 +788,8 @@ class Deliverer:
             outcome.bounced.append((item.id, payload))
         elif kind == "released":
             outcome.released.append(item.id)
+            if item.claimed_day is not None:
+                outcome.given_back[item.claimed_day] += 1
         else:
             self._retry_or_fail(outcome, item, payload)
 
@@ -874,19 +898,27 @@ class Deliverer:
     ) -> list[Claimed]:
         """Mark up to ``limit`` due rows as ours; the claim is committed before sending."""
         now = self.clock()
-        statement = _CLAIM_LOCKING if session.get_bind().dialect.name == "postgresql" else _CLAIM
-        params = {
-            "now": now,
-            "stale_before": now - self.settings.lease,
-            "claimer": claimer,
-            "limit": limit or self.settings.batch_size,
-        }
-        rows = session.execute(statement, params).all()
+        dialect = session.get_bind().dialect.name
+        statement = _CLAIM_LOCKING if dialect == "postgresql" else _CLAIM
+        limit = limit or self.settings.batch_size
+        day = None
+        if self.settings.max_per_day:
+            # The day's row is locked until this transaction ends: workers take from
+            # the quota one after another, never both the same last mails.
+            day = now.astimezone(UTC).date()
+            session.execute(_START_DAY[dialect], {"b_day": day})
+            locking = _DAY_USED_LOCKING if dialect == "postgresql" else _DAY_USED
+            used = session.scalar(locking, {"b_day": day}) or 0
+            limit = min(limit, self.settings.max_per_day - used)
+        params = {"now": now, "stale_before": now - self.settings.lease, "claimer": claimer, "limit": limit}
+        rows = session.execute(statement, params).all() if limit > 0 else []
+        if day is not None and rows:
+            session.execute(_COUNT_DAY, {"b_day": day, "n": len(rows)})
         if commit:
             session.commit()
         claimed_at = time.monotonic()
-        claimed = [Claimed(*row, claimed_at=claimed_at) for row in rows]
-        claimed.sort(key=lambda c: c.id)
+        claimed = [Claimed(*row, claimed_at=claimed_at, claimed_day=day) for row in rows]
+        claimed.sort(key=lambda c: (c.priority, c.id))
         return claimed
 
     def _record(self, session: Session, claimer: str, outcome: _Outcome, *, commit: bool = True) -> None:
@@ -907,6 +939,8 @@ class Deliverer:
             )
         if outcome.released:
             session.execute(_RELEASE, {"ids": outcome.released, "claimer": claimer})
+            for day, count in outcome.given_back.items():
+                session.execute(_COUNT_DAY, {"b_day": day, "n": -count})
         if commit:
             session.commit()
 
