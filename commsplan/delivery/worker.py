@@ -269,19 +269,18 @@ def _send_pipelined(
     LAN those waits, not CPU, bound throughput. Replies are still read and checked in
     order, so a mail counts as sent only after the server's 250 to its final dot.
 
-    ``before_accept`` is asked after the commands went out and before their answers are
-    read: the server takes responsibility for a mail only at the final dot (RFC 5321
-    §4.1.1.4), so the sender's wait for the commit of its previous mail overlaps the
-    round trip of this one's commands.
+    ``before_accept`` is asked once the server is ready for the body: it takes
+    responsibility for a mail only at the final dot (RFC 5321 §4.1.1.4), so the commit
+    of the sender's previous mail has this mail's command round trip to finish in.
     """
     params = "".join(" " + option for option in options)
     smtp.send(f"MAIL FROM:<{envelope_from}>{params}\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
-    if before_accept is not None and not before_accept():
-        raise Abandoned()
     mail_reply = _reply_of(smtp)
     rcpt_reply = _reply_of(smtp)
     data_reply = _reply_of(smtp)
     if mail_reply[0] == 250 and rcpt_reply[0] in (250, 251) and data_reply[0] == 354:
+        if before_accept is not None and not before_accept():
+            raise Abandoned()
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         if data.startswith(b".") or b"\n." in data:  # the regex costs more than the check
@@ -563,7 +562,8 @@ class _SentRecorder:
 
     def _open(self) -> None:
         self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self._raw = self._connection.connection.driver_connection
+        # One cursor for every mark: making one per statement cost more than the UPDATE.
+        self._raw = self._connection.connection.driver_connection.cursor()
         if self.dialect.name == "postgresql":
             self._raw.execute("SET synchronous_commit TO off")
 
@@ -578,65 +578,89 @@ class _SentRecorder:
 
     def close(self) -> None:
         if self._connection is not None:
-            connection, self._connection, self._raw = self._connection, None, None
+            connection, raw = self._connection, self._raw
+            self._connection, self._raw = None, None
             with contextlib.suppress(Exception):  # back to the pool as it came
                 if self.dialect.name == "postgresql":
                     connection.connection.driver_connection.execute("RESET synchronous_commit")
+                raw.close()
             connection.close()
 
 
 class GroupCommit:
     """Records accepted mails as sent: one commit for whatever all senders have had accepted.
 
-    ``add`` numbers an accepted mail; ``ensure(n, recorder)`` returns once mail ``n`` is
-    committed, committing every mail added so far if nobody has yet. ``lock`` is held by
-    whoever writes to the database, so writes never interleave.
+    A committer thread of its own starts a commit as soon as a sender ``add``s a mail
+    and covers every mail added meanwhile, so commits run back to back while the
+    senders talk to the mail server. ``ensure(n)`` blocks until mail ``n`` is committed;
+    a sender calls it for its previous mail just before the server can accept its next
+    one, by which time the commit has usually long finished. ``lock`` is held by
+    whoever writes to the database, so writes never interleave (a waiting SQLite writer
+    sleeps in milliseconds).
     """
 
     def __init__(self, engine: Engine, claimer: str, clock: Callable[[], datetime]) -> None:
-        self.engine = engine
-        self.claimer = claimer
+        self.recorder = _SentRecorder(engine, claimer)
         self.clock = clock
         self.lock = threading.Lock()
-        self._mutex = threading.Lock()  # guards the two fields below, held only briefly
+        mutex = threading.Lock()
+        self._added_cv = threading.Condition(mutex)
+        self._committed_cv = threading.Condition(mutex)
         self._pending: list[int] = []
         self._added = 0
         self._committed = 0
+        self._closing = False
         self.error: str | None = None
-
-    def recorder(self) -> _SentRecorder:
-        return _SentRecorder(self.engine, self.claimer)
+        self._thread = threading.Thread(target=self._run, name="commsplan-committer", daemon=True)
+        self._thread.start()
 
     def add(self, row_id: int) -> int:
-        with self._mutex:
+        with self._added_cv:
             self._pending.append(row_id)
             self._added += 1
+            self._added_cv.notify()
             return self._added
+
+    def ensure(self, number: int) -> bool:
+        """True once mail ``number`` is recorded; false if recording failed or stopped."""
+        with self._committed_cv:
+            while self._committed < number and self.error is None:
+                self._committed_cv.wait()
+            return self._committed >= number and self.error is None
 
     def abandon(self, error: str = "Avbrutet.") -> None:
         """Let no sender go on: waiting ones give their mail up unsent."""
-        self.error = self.error or error
+        with self._committed_cv:
+            self.error = self.error or error
+            self._committed_cv.notify_all()
 
-    def ensure(self, number: int, recorder: _SentRecorder) -> bool:
-        """True once mail ``number`` is recorded; false if recording has failed."""
-        if self._committed >= number:
-            return self.error is None
-        with self.lock:
-            if self.error is not None:
-                return False
-            if self._committed >= number:
-                return True
-            with self._mutex:
+    def close(self) -> None:
+        """Commit what is left, then stop the committer."""
+        with self._added_cv:
+            self._closing = True
+            self._added_cv.notify()
+        self._thread.join()
+        self.recorder.close()
+
+    def _run(self) -> None:
+        while True:
+            with self._added_cv:
+                while not self._pending and not self._closing:
+                    self._added_cv.wait()
+                if not self._pending:
+                    return
                 ids, self._pending = self._pending, []
                 upto = self._added
             try:
-                recorder.mark_sent(ids, self.clock())
+                with self.lock:
+                    self.recorder.mark_sent(ids, self.clock())
             except Exception as exc:  # the rows stay claimed and come back after the lease
                 log.exception("could not record %s sent mails", len(ids))
-                self.error = f"{type(exc).__name__}: {exc}"
-                return False
-            self._committed = upto
-            return True
+                self.abandon(f"{type(exc).__name__}: {exc}")
+                return
+            with self._committed_cv:
+                self._committed = upto
+                self._committed_cv.notify_all()
 
 
 class Deliverer:
@@ -772,6 +796,7 @@ class Deliverer:
                 work.put(None)
             for thread in senders:
                 thread.join()
+            group.close()
         if group.error is not None and not total.errors:
             total.errors.append(group.error)
         total.connection_failed = unreachable.is_set() and bool(unreachable_error)
@@ -805,14 +830,13 @@ class Deliverer:
         group: GroupCommit,
     ) -> None:
         connection = SmtpConnection(self.settings)
-        recorder = group.recorder()  # a database connection of this thread's own
         pacer = self._connection_pacers[index]
         # Stop well inside the lease so no other worker reclaims rows we still send.
         budget = self.settings.lease.total_seconds() / 2
         last = 0  # the group's number for this connection's last accepted mail
 
         def previous_recorded() -> bool:
-            return group.ensure(last, recorder)
+            return group.ensure(last)
 
         try:
             while True:
@@ -838,13 +862,10 @@ class Deliverer:
                             last = group.add(item.id)
                         results.append(outcome)
                 if work.empty():
-                    # Nothing to overlap the commit with: record the last mail now, so
-                    # the drain can count it done.
-                    group.ensure(last, recorder)
+                    # Report only what is recorded, so the drain never ends before that.
+                    group.ensure(last)
                 progress.set()
         finally:
-            group.ensure(last, recorder)
-            recorder.close()
             connection.close()
 
     def _pace(self, pacer: Pacer, stop: threading.Event) -> bool:
