@@ -595,14 +595,17 @@ class GroupCommit:
     senders talk to the mail server. ``ensure(n)`` blocks until mail ``n`` is committed;
     a sender calls it for its previous mail just before the server can accept its next
     one, by which time the commit has usually long finished. ``lock`` is held by
-    whoever writes to the database, so writes never interleave (a waiting SQLite writer
-    sleeps in milliseconds).
+    whoever writes to a SQLite database, so writes never interleave there (a waiting
+    SQLite writer sleeps in milliseconds).
     """
 
     def __init__(self, engine: Engine, claimer: str, clock: Callable[[], datetime]) -> None:
         self.recorder = _SentRecorder(engine, claimer)
         self.clock = clock
-        self.lock = threading.Lock()
+        # Only SQLite needs writers kept apart; PostgreSQL locks rows, not the database.
+        self.lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
         mutex = threading.Lock()
         self._added_cv = threading.Condition(mutex)
         self._committed_cv = threading.Condition(mutex)
