@@ -148,6 +148,8 @@ def run_once(n: int, database_url: str, trace: bool = False) -> dict[str, Any]:
                 "SQLALCHEMY_DATABASE_URI": url,
                 "BASE_URL": "https://commsplan.example.org",
                 "DIGESTS_IN_WORKER": False,
+                # The week's notices are published directly, not prepared as activities.
+                "ACTIVITY_GATE": False,
             }
         )
         with app.app_context(), app.test_request_context():

@@ -9,7 +9,9 @@ for a second, smaller N (``--compare-n``, default N/4):
   accepted the last message. A worker process (forked before the contacts exist, so it
   holds none of them) is woken at commit and drains the queue exactly as
   ``flask commsplan deliver`` does: claim batches, render each mail from the cached
-  template, send over ``--connections`` reused SMTP connections, mark rows sent;
+  template, send over ``--connections`` reused SMTP connections, and group-commit each
+  accepted mail as sent before its connection's next one is accepted (so a crash
+  duplicates at most one mail per connection; see docs/delivery.md);
 * **peak memory** of that worker (``getrusage`` max RSS, and how much it grew while
   draining);
 * **raw limit**: the same number of connections pushing N identical pre-built messages

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -42,11 +43,14 @@ class Outbox:
     envelopes: list[Envelope] = field(default_factory=list)
     # Replies to hand out, one per DATA command, before accepting normally: e.g. ["421 …"].
     scripted_replies: list[str] = field(default_factory=list)
+    # time.monotonic() at which each message was accepted (rate-limit tests).
+    accepted_at: list[float] = field(default_factory=list)
 
     def clear(self) -> None:
         self.messages.clear()
         self.envelopes.clear()
         self.scripted_replies.clear()
+        self.accepted_at.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m, e in zip(self.messages, self.envelopes, strict=True) if address in e.rcpt_tos]
@@ -59,6 +63,7 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         if self.outbox.scripted_replies:
             return self.outbox.scripted_replies.pop(0)
+        self.outbox.accepted_at.append(time.monotonic())
         self.outbox.envelopes.append(envelope)
         self.outbox.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"

@@ -70,6 +70,7 @@ def _date_line(second: int) -> bytes:
     return b"Date: " + stamp.encode("ascii") + b"\r\n"
 
 
+@lru_cache(maxsize=16)  # pure in the sender; folding it per recipient showed in profiles
 def bulk_lines(envelope_from: str) -> bytes:
     """Headers that mark every message as sent by the app, not by a person (RFC 3834,
     RFC 2919): out-of-office and other auto-replies are then not sent back, and clients

@@ -9,10 +9,10 @@ or marked sent.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.extensions import db
@@ -60,6 +60,22 @@ def _enum(cls: type[enum.Enum]) -> Enum:
 # provably implies its predicate, and bound parameters prove nothing.
 PENDING_PREDICATE = "state IN ('queued', 'retrying', 'sending')"
 
+# Claim order: lower first. Notices (outages, service windows) are time-critical and must
+# not wait behind a region's digests when the relay's limits slow sending down.
+PRIORITY_URGENT = 0
+PRIORITY_NORMAL = 1
+PRIORITY_BULK = 2
+_URGENT_KINDS = frozenset({MessageKind.notice, MessageKind.notice_update})
+
+
+def priority_of(kind: str) -> int:
+    """Where mail of ``kind`` (``OutgoingMessage.kind``) goes in the queue."""
+    if kind in _URGENT_KINDS:
+        return PRIORITY_URGENT
+    if kind.startswith("digest_"):
+        return PRIORITY_BULK
+    return PRIORITY_NORMAL
+
 
 class OutgoingMessage(db.Model):
     """One rendered mail shared by many recipients; ``%%key%%`` markers are personalised."""
@@ -101,6 +117,8 @@ class OutboxItem(db.Model):
     reason: Mapped[str] = mapped_column(String(500), default="")
     state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.queued)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # ``priority_of(message.kind)``, copied so the claim can walk one index in order.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=PRIORITY_NORMAL, server_default="1")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str] = mapped_column(String(200), default="")
@@ -111,11 +129,12 @@ class OutboxItem(db.Model):
 
     message: Mapped[OutgoingMessage] = relationship(back_populates="items")
 
-    # The worker walks the unfinished rows in id order. A partial index keeps that walk
-    # proportional to the queue, not to every mail ever sent.
+    # The worker walks the unfinished rows in (priority, id) order. A partial index keeps
+    # that walk proportional to the queue, not to every mail ever sent.
     __table_args__ = (
         Index(
             "ix_outbox_item_pending",
+            "priority",
             "id",
             sqlite_where=text(PENDING_PREDICATE),
             postgresql_where=text(PENDING_PREDICATE),
@@ -151,3 +170,18 @@ class AddressBounce(db.Model):
     outbox_item_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_item.id", ondelete="SET NULL"))
     answer: Mapped[str] = mapped_column(Text, default="")
     bounced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DeliveryDay(db.Model):
+    """Mails claimed for sending on one UTC day, by all workers together.
+
+    Enforces ``DELIVERY_MAX_PER_DAY`` across processes: a claim locks the day's row,
+    takes at most what is left and adds what it took; rows handed back unsent give
+    theirs back. Retries and crash repeats count again, so the relay's daily limit is
+    never exceeded.
+    """
+
+    __tablename__ = "delivery_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    claimed: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from commsplan.delivery.mime import check_header_name, single_line
-from commsplan.delivery.models import DeliveryState, OutboxItem, OutboxItemGroup, OutgoingMessage
+from commsplan.delivery.models import DeliveryState, OutboxItem, OutboxItemGroup, OutgoingMessage, priority_of
 from commsplan.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ def enqueue(
     session.flush()  # the rows below need message.id
     domain = domain or message_domain()
     now = utcnow()
+    priority = priority_of(message.kind)
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []
     groups_by_address: dict[str, Sequence[int]] = {}
@@ -115,6 +116,7 @@ def enqueue(
                 "reason": single_line(addressee.reason)[:500],
                 "state": DeliveryState.queued if ok else DeliveryState.failed,
                 "attempts": 0,
+                "priority": priority,
                 "claimed_by": "",
                 "last_error": "" if ok else INVALID_ADDRESS_ERROR,
                 "message_id_header": new_message_id(domain),

@@ -206,6 +206,8 @@ def test_openapi_document_lists_paths_and_schemas(client):
     schema = doc["components"]["schemas"]["NoticeIn"]
     assert "title" in schema["required"]
     assert "bearerAuth" in doc["components"]["securitySchemes"]
+    failure = doc["components"]["schemas"]["DeliveryFailure"]["properties"]
+    assert {"address", "answer", "attempts"} <= set(failure)
 
 
 def test_token_page_lists_and_revokes(client, auth, session):
