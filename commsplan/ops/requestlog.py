@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+import click
 from flask import Flask, Response, g, request
 from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
@@ -26,14 +27,16 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stdout`` is when the record is emitted, so gunicorn's
-    and pytest's redirections are followed."""
+    and pytest's redirections are followed. Inside a ``flask commsplan …`` command the
+    lines go to stderr instead: stdout is the command's output there (``export > plan.json``
+    must not contain log lines), and systemd's journal reads both."""
 
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
     @property  # type: ignore[override]
     def stream(self) -> Any:
-        return sys.stdout
+        return sys.stderr if click.get_current_context(silent=True) is not None else sys.stdout
 
     @stream.setter
     def stream(self, value: Any) -> None:

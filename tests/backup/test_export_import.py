@@ -129,4 +129,4 @@ def test_export_to_standard_output(runner, session):
     session.commit()
     result = runner.invoke(args=["commsplan", "export"])
     assert result.exit_code == 0
-    assert json.loads(result.output)["tables"]["service"][0]["name"] == "Journalen"
+    assert json.loads(result.stdout)["tables"]["service"][0]["name"] == "Journalen"
