@@ -4,10 +4,9 @@ gate. Functions take an explicit session and never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
-import holidays
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -31,7 +30,7 @@ from commsplan.meetings.models import Occurrence
 from commsplan.notices.mail import one_line
 from commsplan.notices.models import Notice, NoticeKind
 from commsplan.plan.models import Channel, Contact, StakeholderGroup
-from commsplan.timeutil import STOCKHOLM, utcnow
+from commsplan.timeutil import STOCKHOLM, utcnow, working_days_before
 
 GATE_SETTING = "gate_enabled"
 # Notice kinds that need a prepared activity before they go out; an outage goes first.
@@ -430,20 +429,6 @@ def set_status(session: Session, activity: Activity, status: ActivityStatus, rea
 # --- timing and people -------------------------------------------------------------------
 
 
-def _is_working_day(day: date) -> bool:
-    swedish = holidays.country_holidays("SE", years=[day.year])
-    return day.weekday() < 5 and day not in swedish and (day.month, day.day) not in {(12, 24), (12, 31)}
-
-
-def workdays_before(day: date, count: int) -> date:
-    candidate = day
-    while count > 0:
-        candidate -= timedelta(days=1)
-        if _is_working_day(candidate):
-            count -= 1
-    return candidate
-
-
 def anchor_of_notice(notice: Notice) -> datetime | None:
     """A window's or outage's start, or a release's date (at 09:00 Swedish time)."""
     if notice.starts_at is not None:
@@ -472,7 +457,7 @@ def due(activity: Activity) -> datetime | None:
     if activity.workdays_before is None or start is None:
         return None
     local = start.astimezone(STOCKHOLM)
-    day = workdays_before(local.date(), activity.workdays_before)
+    day = working_days_before(local.date(), activity.workdays_before)
     return datetime.combine(day, local.time(), tzinfo=STOCKHOLM)
 
 
