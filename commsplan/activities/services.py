@@ -28,8 +28,8 @@ from commsplan.activities.models import (
 from commsplan.auth.models import User
 from commsplan.meetings.models import Occurrence
 from commsplan.notices.mail import one_line
-from commsplan.notices.models import Notice, NoticeKind
-from commsplan.plan.models import Channel, Contact, StakeholderGroup
+from commsplan.notices.models import Notice, NoticeKind, NoticeStatus
+from commsplan.plan.models import Channel, Contact, Service, StakeholderGroup
 from commsplan.timeutil import STOCKHOLM, utcnow, working_days_before
 
 GATE_SETTING = "gate_enabled"
@@ -626,3 +626,70 @@ def wording_for_contact(session: Session, notice: Notice, contact: Contact) -> s
     """The core message for the contact's first stakeholder group that a linked activity
     words separately (care staff get the staff wording); None if there is none."""
     return wording_for_groups(session, notice, [g.name for g in contact.groups])
+
+
+# --- what the pages offer to choose from ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormOptions:
+    """The choices of the activity form (recent notices, coming meetings, people)."""
+
+    groups: list[StakeholderGroup]
+    channels: list[Channel]
+    notices: list[Notice]
+    occurrences: list[Occurrence]
+    users: list[User]
+    contacts: list[Contact]
+
+
+def groups_in_use(session: Session) -> list[StakeholderGroup]:
+    return list(
+        session.scalars(
+            select(StakeholderGroup).where(StakeholderGroup.in_use()).order_by(StakeholderGroup.position)
+        )
+    )
+
+
+def all_channels(session: Session) -> list[Channel]:
+    return list(session.scalars(select(Channel).order_by(Channel.name)))
+
+
+def services_in_use(session: Session) -> list[Service]:
+    return list(
+        session.scalars(select(Service).where(Service.in_use()).order_by(Service.position, Service.name))
+    )
+
+
+def form_options(session: Session, activity: Activity | None, now: datetime) -> FormOptions:
+    """What the form offers; the activity's own notices and meeting stay choosable even
+    when they fall outside the latest 200 notices or the coming 100 meetings."""
+    notices = list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.status != NoticeStatus.cancelled)
+            .order_by(Notice.id.desc())
+            .limit(200)
+        )
+    )
+    occurrences = list(
+        session.scalars(
+            select(Occurrence).where(Occurrence.start >= now).order_by(Occurrence.start).limit(100)
+        )
+    )
+    if activity is not None:
+        notices += [n for n in activity.notices if n not in notices]
+        if activity.occurrence is not None and activity.occurrence not in occurrences:
+            occurrences.insert(0, activity.occurrence)
+    return FormOptions(
+        groups=groups_in_use(session),
+        channels=all_channels(session),
+        notices=notices,
+        occurrences=occurrences,
+        users=list(
+            session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email))
+        ),
+        contacts=list(
+            session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.name).limit(500))
+        ),
+    )
