@@ -147,6 +147,8 @@ def test_export_neutralises_formulas_and_imports_back_unchanged(client, auth, se
     contact = factories.make_contact(
         session, name='=HYPERLINK("http://x")', email="f@example.org", role="-1+2"
     )
+    # Already looking neutralised: the export must escape it again to read back the same.
+    marked = factories.make_contact(session, name="'=1", email="'@example.org", role="''-2")
     session.commit()
     auth.login(Role.viewer)
     response = client.get("/contacts/export.csv")
@@ -158,10 +160,12 @@ def test_export_neutralises_formulas_and_imports_back_unchanged(client, auth, se
     exported = {r[1]: r for r in rows[1:]}
     assert exported["f@example.org"][0] == '\'=HYPERLINK("http://x")'
     assert exported["f@example.org"][3] == "'-1+2"
+    assert [exported["''@example.org"][i] for i in (0, 3)] == ["''=1", "'''-2"]
 
     plan = bulk.plan_import(session, body)
     assert plan.valid and set(plan.counts) == {"unchanged"}
     assert contact.name == '=HYPERLINK("http://x")'
+    assert (marked.name, marked.email, marked.role) == ("'=1", "'@example.org", "''-2")
 
     subscriptions = client.get("/subscriptions/export.csv").get_data().decode("utf-8-sig")
     assert subscriptions.splitlines()[0] == "namn;e-post;e-tjänst;meddelandetyp;sedan"
