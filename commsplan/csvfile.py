@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -20,14 +21,20 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 
+def _looks_neutralised(text: str) -> bool:
+    # Apostrophes, then a formula character: what neutralise writes, and so also what it
+    # must escape when a value already starts that way ("'=1" is written "''=1").
+    return text.lstrip("'").startswith(FORMULA_START)
+
+
 def neutralise(value: object) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if _looks_neutralised(text) else text
 
 
 def unneutralise(text: str) -> str:
     """Undo ``neutralise`` on a cell read back, so an export imports unchanged."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    return text[1:] if text.startswith("'") and _looks_neutralised(text) else text
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
@@ -69,7 +76,9 @@ def _decode(data: bytes) -> str:
 def read_csv(data: bytes) -> tuple[list[str], list[CsvRow]]:
     """The header and the non-empty rows, each with the line it starts on."""
     text = _decode(data)
-    first_line = text.split("\n", 1)[0]
+    # The header decides the separator; a file saved with CR line ends (old Mac Excel)
+    # has no \n at all, and counting over the whole file guessed from the cells.
+    first_line = re.split(r"\r\n?|\n", text, maxsplit=1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from commsplan.activities import services
 from commsplan.activities.models import Activity, ActivityKind, ActivityStatus
-from commsplan.api.fields import AwareDateTime, Id, Text, WholeNumber
+from commsplan.api.fields import AwareDateTime, Id, InputSchema, Text, WholeNumber
 from commsplan.api.views import api_error, authenticate
 from commsplan.auth.guard import bearer_token
 from commsplan.extensions import csrf, db
@@ -29,25 +29,20 @@ bp.before_request(authenticate)
 bp.errorhandler(HTTPException)(api_error)
 
 
-class _Strict(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
-
-
-class GroupInSchema(_Strict):
+class GroupInSchema(InputSchema):
     group_id = Id(required=True)
     directly = fields.Boolean(load_default=True)
     core_message = Text(load_default="", validate=validate.Length(max=5000))
     channel_ids = fields.List(Id(), load_default=list)
 
 
-class AnswerInSchema(_Strict):
+class AnswerInSchema(InputSchema):
     question_id = Id(required=True)
     text = Text(load_default="", validate=validate.Length(max=5000))
     confirmed = fields.Boolean(load_default=False)
 
 
-class ActivityInSchema(_Strict):
+class ActivityInSchema(InputSchema):
     title = Text(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.Enum(ActivityKind, by_value=True, load_default=ActivityKind.general)
     template_id = Id(allow_none=True, load_default=None)
@@ -94,14 +89,14 @@ class ActivityOutSchema(ma.Schema):
     )
 
 
-class ActivityListQuerySchema(_Strict):
+class ActivityListQuerySchema(InputSchema):
     status = fields.Enum(ActivityStatus, by_value=True, load_default=None)
     kind = fields.Enum(ActivityKind, by_value=True, load_default=None)
     limit = WholeNumber(load_default=100, low=1, high=500)
     offset = WholeNumber(load_default=0, low=0)
 
 
-class StatusInSchema(_Strict):
+class StatusInSchema(InputSchema):
     status = fields.Enum(ActivityStatus, by_value=True, required=True)
     reason = Text(load_default="", validate=validate.Length(max=2000))
 

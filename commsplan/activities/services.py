@@ -4,10 +4,9 @@ gate. Functions take an explicit session and never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
-import holidays
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -29,9 +28,9 @@ from commsplan.activities.models import (
 from commsplan.auth.models import User
 from commsplan.meetings.models import Occurrence
 from commsplan.notices.mail import one_line
-from commsplan.notices.models import Notice, NoticeKind
-from commsplan.plan.models import Channel, Contact, StakeholderGroup
-from commsplan.timeutil import STOCKHOLM, utcnow
+from commsplan.notices.models import Notice, NoticeKind, NoticeStatus
+from commsplan.plan.models import Channel, Contact, Service, StakeholderGroup
+from commsplan.timeutil import STOCKHOLM, utcnow, working_days_before
 from commsplan.wording.services import GroupWording, choose, choose_by_names
 
 GATE_SETTING = "gate_enabled"
@@ -434,20 +433,6 @@ def set_status(session: Session, activity: Activity, status: ActivityStatus, rea
 # --- timing and people -------------------------------------------------------------------
 
 
-def _is_working_day(day: date) -> bool:
-    swedish = holidays.country_holidays("SE", years=[day.year])
-    return day.weekday() < 5 and day not in swedish and (day.month, day.day) not in {(12, 24), (12, 31)}
-
-
-def workdays_before(day: date, count: int) -> date:
-    candidate = day
-    while count > 0:
-        candidate -= timedelta(days=1)
-        if _is_working_day(candidate):
-            count -= 1
-    return candidate
-
-
 def anchor_of_notice(notice: Notice) -> datetime | None:
     """A window's or outage's start, or a release's date (at 09:00 Swedish time)."""
     if notice.starts_at is not None:
@@ -476,7 +461,7 @@ def due(activity: Activity) -> datetime | None:
     if activity.workdays_before is None or start is None:
         return None
     local = start.astimezone(STOCKHOLM)
-    day = workdays_before(local.date(), activity.workdays_before)
+    day = working_days_before(local.date(), activity.workdays_before)
     return datetime.combine(day, local.time(), tzinfo=STOCKHOLM)
 
 
@@ -655,3 +640,70 @@ def wording_for_contact(session: Session, notice: Notice, contact: Contact) -> s
     words separately (care staff get the staff wording); None if there is none."""
     chosen = choose(group_wordings(session, notice.id), [g.id for g in contact.groups])
     return chosen.text if chosen else None
+
+
+# --- what the pages offer to choose from ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormOptions:
+    """The choices of the activity form (recent notices, coming meetings, people)."""
+
+    groups: list[StakeholderGroup]
+    channels: list[Channel]
+    notices: list[Notice]
+    occurrences: list[Occurrence]
+    users: list[User]
+    contacts: list[Contact]
+
+
+def groups_in_use(session: Session) -> list[StakeholderGroup]:
+    return list(
+        session.scalars(
+            select(StakeholderGroup).where(StakeholderGroup.in_use()).order_by(StakeholderGroup.position)
+        )
+    )
+
+
+def all_channels(session: Session) -> list[Channel]:
+    return list(session.scalars(select(Channel).order_by(Channel.name)))
+
+
+def services_in_use(session: Session) -> list[Service]:
+    return list(
+        session.scalars(select(Service).where(Service.in_use()).order_by(Service.position, Service.name))
+    )
+
+
+def form_options(session: Session, activity: Activity | None, now: datetime) -> FormOptions:
+    """What the form offers; the activity's own notices and meeting stay choosable even
+    when they fall outside the latest 200 notices or the coming 100 meetings."""
+    notices = list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.status != NoticeStatus.cancelled)
+            .order_by(Notice.id.desc())
+            .limit(200)
+        )
+    )
+    occurrences = list(
+        session.scalars(
+            select(Occurrence).where(Occurrence.start >= now).order_by(Occurrence.start).limit(100)
+        )
+    )
+    if activity is not None:
+        notices += [n for n in activity.notices if n not in notices]
+        if activity.occurrence is not None and activity.occurrence not in occurrences:
+            occurrences.insert(0, activity.occurrence)
+    return FormOptions(
+        groups=groups_in_use(session),
+        channels=all_channels(session),
+        notices=notices,
+        occurrences=occurrences,
+        users=list(
+            session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email))
+        ),
+        contacts=list(
+            session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.name).limit(500))
+        ),
+    )

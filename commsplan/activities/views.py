@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from commsplan.activities import calendar, coverage, services
 from commsplan.activities.exports import csv_response
@@ -23,14 +22,13 @@ from commsplan.activities.models import (
     TemplateQuestion,
 )
 from commsplan.auth.guard import role_required
-from commsplan.auth.models import Role, User
+from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
-from commsplan.inputs import parse_id, parse_int
-from commsplan.meetings.models import Occurrence
+from commsplan.inputs import InputError, parse_id, parse_int
 from commsplan.notices.forms import to_local_naive, to_utc
-from commsplan.notices.models import Notice, NoticeStatus
-from commsplan.plan.models import Channel, Contact, Service, StakeholderGroup
+from commsplan.notices.models import Notice
+from commsplan.plan.models import Channel, Service, StakeholderGroup
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
@@ -69,42 +67,16 @@ def activity_list():
 
 
 def _build_form(template: ChecklistTemplate, activity: Activity | None = None):  # type: ignore[no-untyped-def]
-    groups = list(
-        db.session.scalars(
-            select(StakeholderGroup).where(StakeholderGroup.in_use()).order_by(StakeholderGroup.position)
-        )
-    )
-    channels = list(db.session.scalars(select(Channel).order_by(Channel.name)))
-    form = activity_form(groups, channels, template.active_questions)
-    notices = list(
-        db.session.scalars(
-            select(Notice)
-            .where(Notice.status != NoticeStatus.cancelled)
-            .order_by(Notice.id.desc())
-            .limit(200)
-        )
-    )
-    if activity is not None:
-        notices += [n for n in activity.notices if n not in notices]
-    form.notices.choices = [(n.id, f"{n.title} ({n.id})") for n in notices]
-    occurrences = list(
-        db.session.scalars(
-            select(Occurrence).where(Occurrence.start >= utcnow()).order_by(Occurrence.start).limit(100)
-        )
-    )
-    if activity is not None and activity.occurrence is not None and activity.occurrence not in occurrences:
-        occurrences.insert(0, activity.occurrence)
+    options = services.form_options(db.session, activity, utcnow())
+    form = activity_form(options.groups, options.channels, template.active_questions)
+    form.notices.choices = [(n.id, f"{n.title} ({n.id})") for n in options.notices]
     form.occurrence.choices = [(0, _("Inget"))] + [
-        (o.id, f"{o.series.title} {o.start.strftime('%Y-%m-%d')}") for o in occurrences
+        (o.id, f"{o.series.title} {o.start.strftime('%Y-%m-%d')}") for o in options.occurrences
     ]
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email))
-    contacts = db.session.scalars(
-        select(Contact).where(Contact.active.is_(True)).order_by(Contact.name).limit(500)
-    )
     form.responsible.choices = (
         [("", _("Ingen vald"))]
-        + [(f"u{u.id}", _("Användare: %(name)s", name=u.name or u.email)) for u in users]
-        + [(f"c{c.id}", _("Kontakt: %(name)s", name=c.name)) for c in contacts]
+        + [(f"u{u.id}", _("Användare: %(name)s", name=u.name or u.email)) for u in options.users]
+        + [(f"c{c.id}", _("Kontakt: %(name)s", name=c.name)) for c in options.contacts]
     )
     return form
 
@@ -405,10 +377,15 @@ def _calendar_selection() -> tuple[int, int, calendar.CalendarFilter, dict[str, 
         value = request.args.get(name) or ""
         if not value:
             continue
-        if not value.isdigit() or db.session.get(model, int(value)) is None:
+        try:
+            ident = parse_id(value)
+        except InputError:
             abort(400, _("Okänt filter."))
-        ids[name] = int(value)
-        args[name] = int(value)
+        # Before the query: a 20-digit id was an OverflowError (a 500) on SQLite.
+        if db.session.get(model, ident) is None:
+            abort(400, _("Okänt filter."))
+        ids[name] = ident
+        args[name] = ident
     wanted = calendar.CalendarFilter(
         ids.get("group"),
         ids.get("service"),
@@ -456,13 +433,9 @@ def calendar_page():
         previous=previous,
         following=following,
         today=utcnow().astimezone(STOCKHOLM).date(),
-        groups=db.session.scalars(
-            select(StakeholderGroup).where(StakeholderGroup.in_use()).order_by(StakeholderGroup.position)
-        ).all(),
-        service_options=db.session.scalars(
-            select(Service).where(Service.in_use()).order_by(Service.position, Service.name)
-        ).all(),
-        channels=db.session.scalars(select(Channel).order_by(Channel.name)).all(),
+        groups=services.groups_in_use(db.session),
+        service_options=services.services_in_use(db.session),
+        channels=services.all_channels(db.session),
     )
 
 

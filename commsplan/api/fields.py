@@ -2,16 +2,25 @@
 exactly what forms and URLs refuse: NUL bytes, integers beyond the database's column,
 fractions where a whole number is meant (``2.5`` is an error, not 2) and far-off dates.
 
-Every field of an input schema is one of these (``tests/api`` checks it)."""
+Every input schema subclasses ``InputSchema`` and every field of it is one of these
+(``tests/api/test_hostile_payloads.py`` checks every schema a view takes as arguments)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
+import marshmallow as ma
 from marshmallow import ValidationError, fields, validate
 
 from commsplan.inputs import DB_INT_MAX, WEB, InputError, clean_text, date_problem, parse_int, url_problem
+
+
+class InputSchema(ma.Schema):
+    """The base of every schema the API reads: an unknown key is an error, not ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
 
 
 class Text(fields.String):

@@ -5,14 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from commsplan.api.fields import AwareDateTime, Date, Id, Text, WholeNumber
+from commsplan.api.fields import AwareDateTime, Date, Id, InputSchema, Text, WholeNumber
 from commsplan.notices.models import NoticeKind, NoticeStatus, OutageState, Severity, UpdateKind
 from commsplan.timeutil import STOCKHOLM
-
-
-class _Strict(ma.Schema):
-    class Meta:
-        unknown = ma.RAISE
 
 
 def _when(description: str) -> AwareDateTime:
@@ -23,7 +18,7 @@ def _when(description: str) -> AwareDateTime:
     )
 
 
-class NoticeInSchema(_Strict):
+class NoticeInSchema(InputSchema):
     kind = fields.Enum(NoticeKind, by_value=True, required=True)
     title = Text(required=True, validate=validate.Length(min=1, max=200))
     body = Text(load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"})
@@ -55,18 +50,18 @@ class NoticeInSchema(_Strict):
     group_ids = fields.List(Id(), load_default=list)
 
 
-class NoticeListQuerySchema(_Strict):
+class NoticeListQuerySchema(InputSchema):
     kind = fields.Enum(NoticeKind, by_value=True, load_default=None)
     status = fields.Enum(NoticeStatus, by_value=True, load_default=None)
     limit = WholeNumber(load_default=100, low=1, high=500)
 
 
-class UpdateInSchema(_Strict):
+class UpdateInSchema(InputSchema):
     body = Text(load_default="", validate=validate.Length(max=20000), metadata={"description": "Markdown"})
     outage_state = fields.Enum(OutageState, by_value=True, allow_none=True, load_default=None)
 
 
-class FinishInSchema(_Strict):
+class FinishInSchema(InputSchema):
     body = Text(load_default="", validate=validate.Length(max=20000))
 
 
@@ -131,7 +126,7 @@ class PublishOutSchema(ma.Schema):
     recipients = fields.List(fields.Nested(RecipientOutSchema))
 
 
-class DeliveryQuerySchema(_Strict):
+class DeliveryQuerySchema(InputSchema):
     page = WholeNumber(
         load_default=1, low=1, high=1_000_000, metadata={"description": "Page of `failures`, from 1"}
     )

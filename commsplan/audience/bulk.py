@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from commsplan.audience.models import ContactImport
 from commsplan.csvfile import CsvError, read_csv, write_csv
 from commsplan.delivery.services import valid_address
+from commsplan.inputs import text_problem
 from commsplan.kinds import NoticeKind
 from commsplan.kinds.labels import KIND_LABELS
 from commsplan.plan.models import Contact, Service, StakeholderGroup, Unit, contact_stakeholder_group
@@ -183,7 +184,11 @@ def plan_import(session: Session, data: bytes) -> ImportPlan:
 def _plan_row(
     line: int, cells: dict[str, str], lookups: _Lookups, seen: dict[str, int]
 ) -> tuple[PlannedRow | None, list[str]]:
-    messages: list[str] = []
+    # NUL and other control characters: PostgreSQL refuses NUL in text, and none belongs
+    # in a name or an address (line breaks inside a quoted cell do, and pass).
+    messages: list[str] = list(dict.fromkeys(p for p in map(text_problem, cells.values()) if p))
+    if messages:
+        return None, messages
     email = cells.get("email", "")
     key = email.lower()
     if not email:
@@ -308,7 +313,9 @@ def apply_import(session: Session, plan: ImportPlan) -> Counter[str]:
 def store_upload(session: Session, user_id: int | None, filename: str, data: bytes) -> ContactImport:
     # Old previews nobody confirmed go when a new one comes.
     session.execute(delete(ContactImport).where(ContactImport.created_at < utcnow() - IMPORT_LIFETIME))
-    upload = ContactImport(user_id=user_id, filename=filename[:255], content=data)
+    # Only a label on the preview; a browser may send any bytes as the name.
+    label = "".join(c for c in filename if not text_problem(c))[:255]
+    upload = ContactImport(user_id=user_id, filename=label, content=data)
     session.add(upload)
     session.flush()
     return upload

@@ -30,7 +30,6 @@ from commsplan.delivery.models import OutgoingMessage
 from commsplan.delivery.services import Addressee, enqueue, message_domain
 from commsplan.digests.models import DigestRound, DigestRun
 from commsplan.meetings.models import Occurrence, OccurrenceStatus
-from commsplan.meetings.services import is_working_day
 from commsplan.notices.labels import KIND_LABELS, OUTAGE_STATE_LABELS, SEVERITY_LABELS, UPDATE_LABELS
 from commsplan.notices.markup import render_markdown
 from commsplan.notices.models import (
@@ -46,7 +45,7 @@ from commsplan.notices.services import recipients as resolve_recipients
 from commsplan.plan.models import Contact
 from commsplan.subscriptions.models import Frequency, SubscriberProfile, Subscription
 from commsplan.subscriptions.services import matches, one_click_links, preferences_links
-from commsplan.timeutil import STOCKHOLM, utcnow
+from commsplan.timeutil import STOCKHOLM, is_working_day, utcnow
 
 PERIODS = (Frequency.daily, Frequency.weekly)
 UPCOMING_DAYS = 14

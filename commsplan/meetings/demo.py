@@ -18,7 +18,7 @@ from commsplan.meetings import services
 from commsplan.meetings.models import HolidayPolicy, MeetingKind, MeetingSeries, Occurrence
 from commsplan.meetings.services import AgendaItemData, SeriesData
 from commsplan.plan.models import StakeholderGroup, Unit
-from commsplan.timeutil import STOCKHOLM
+from commsplan.timeutil import STOCKHOLM, is_working_day
 
 NETWORK_UID = "demo-natverket-invanartjanster@commsplan"
 COLLABORATION_UID = "demo-samverkan-vardande-forvaltningar@commsplan"
@@ -83,7 +83,7 @@ def upcoming_information_dates(today: date, count: int = 6) -> list[str]:
     month = date(today.year, today.month, 1)
     while len(found) < count:
         day = _nth_weekday(month.year, month.month, 2, 3)
-        if day > today and day.month != 7 and services.is_working_day(day):
+        if day > today and day.month != 7 and is_working_day(day):
             found.append(day.isoformat())
         month += relativedelta(months=1)
     return found

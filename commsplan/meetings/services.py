@@ -11,10 +11,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
 from flask_babel import gettext as _
@@ -37,7 +35,7 @@ from commsplan.meetings.models import (
     new_uid,
 )
 from commsplan.plan.models import Contact, StakeholderGroup, Unit, contact_stakeholder_group
-from commsplan.timeutil import utcnow
+from commsplan.timeutil import holiday_name, next_working_day, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -146,31 +144,6 @@ def parse_explicit_dates(text: str) -> list[str]:
     if not values:
         raise MeetingError(_("Ange minst ett datum."))
     return [d.isoformat() for d in sorted(values)]
-
-
-@lru_cache(maxsize=64)
-def _holidays_for(year: int) -> holidays.HolidayBase:
-    # Public holidays plus the de-facto ones (Midsummer, Christmas and New Year's Eve)
-    # on which nobody in a Swedish region holds a meeting.
-    return holidays.Sweden(
-        years=year, include_sundays=False, categories=("public", "de_facto"), language="sv"
-    )
-
-
-def holiday_name(day: date) -> str:
-    """The Swedish name of the public holiday on ``day``, or "" if it is none."""
-    return _holidays_for(day.year).get(day) or ""
-
-
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and not holiday_name(day)
-
-
-def next_working_day(day: date) -> date:
-    day += timedelta(days=1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
 
 
 @dataclass(frozen=True)

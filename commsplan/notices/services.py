@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import holidays
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
@@ -38,7 +37,7 @@ from commsplan.notices.models import (
 )
 from commsplan.plan.models import Contact, Service, StakeholderGroup, System
 from commsplan.subscriptions.services import notice_mail_links
-from commsplan.timeutil import STOCKHOLM, utcnow
+from commsplan.timeutil import STOCKHOLM, utcnow, working_days_before
 from commsplan.wording.services import GroupWording, choose, groups_of_contacts, wordings_for_notice
 
 SCHEDULER_NAME = "Schemaläggaren"
@@ -540,28 +539,6 @@ def reschedule(
 # --- the service-window schedule ---------------------------------------------------------
 
 
-def _working_day_before(day: date) -> date:
-    swedish = holidays.country_holidays("SE", years=[day.year - 1, day.year])
-    candidate = day - timedelta(days=1)
-    # Midsommarafton, julafton and nyårsafton are de facto days off, though not holidays.
-    while (
-        candidate.weekday() >= 5
-        or candidate in swedish
-        or (candidate.month, candidate.day)
-        in {
-            (12, 24),
-            (12, 31),
-        }
-        or _is_midsummer_eve(candidate)
-    ):
-        candidate -= timedelta(days=1)
-    return candidate
-
-
-def _is_midsummer_eve(day: date) -> bool:
-    return day.month == 6 and 19 <= day.day <= 25 and day.weekday() == 4
-
-
 def reminder_at(notice: Notice, config: Any) -> datetime | None:
     """When the reminder goes out: ``reminder_minutes`` before start, or the working day
     before at ``NOTICE_REMINDER_TIME`` Stockholm time."""
@@ -573,7 +550,7 @@ def reminder_at(notice: Notice, config: Any) -> datetime | None:
     if minutes is not None:
         return notice.starts_at - timedelta(minutes=int(minutes))
     hour, minute = (int(part) for part in str(config.get("NOTICE_REMINDER_TIME", "09:00")).split(":"))
-    day = _working_day_before(notice.starts_at.astimezone(STOCKHOLM).date())
+    day = working_days_before(notice.starts_at.astimezone(STOCKHOLM).date(), 1)
     return datetime.combine(day, time(hour, minute), tzinfo=STOCKHOLM).astimezone(notice.starts_at.tzinfo)
 
 

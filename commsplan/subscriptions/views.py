@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from commsplan.auth.guard import public, readable
 from commsplan.extensions import db, limiter
-from commsplan.forms import ConfirmForm
+from commsplan.forms import BaseForm, ConfirmForm
 from commsplan.inputs import parse_id
 from commsplan.kinds import NoticeKind
 from commsplan.kinds.labels import KIND_LABELS
@@ -248,64 +251,82 @@ def _preferences_page(  # type: ignore[no-untyped-def]
     ), status
 
 
-@bp.route("/preferences/<token>", methods=["GET", "POST"])
-@public
-def preferences(token: str):
+def _act_on_preferences(  # type: ignore[no-untyped-def]
+    token: str,
+    form: BaseForm,
+    act: Callable[[Contact, Any], object],
+    done: str,
+    refused: Callable[[Contact, Any], Any] | None = None,
+):
+    """What every change on the preferences page does: the link's contact (or why the
+    link does not work), the form checked, the change made and committed, a message, and
+    back to the page. A refused form goes to ``refused`` (or back to the page)."""
     contact, problem = _contact_or_problem(token)
     if problem:
         return problem
+    if form.validate_on_submit():
+        act(contact, form)
+        db.session.commit()
+        flash(done, "success")
+    elif refused is not None:
+        return refused(contact, form)
+    return redirect(url_for("subscriptions.preferences", token=token))
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+@public
+def preferences(token: str):
     if request.method == "GET":
-        return _preferences_page(token, contact)
+        contact, problem = _contact_or_problem(token)
+        return problem or _preferences_page(token, contact)
     form = PreferencesForm()
     form.set_services(_services())
-    if not form.validate_on_submit():
-        return _preferences_page(token, contact, form, 400)
-    services.set_subscriptions(db.session, contact, _choices(form))
-    db.session.commit()
-    flash(_("Dina prenumerationer är sparade."), "success")
-    return redirect(url_for("subscriptions.preferences", token=token))
+    return _act_on_preferences(
+        token,
+        form,
+        lambda contact, form: services.set_subscriptions(db.session, contact, _choices(form)),
+        _("Dina prenumerationer är sparade."),
+        refused=lambda contact, form: _preferences_page(token, contact, form, 400),
+    )
 
 
 @bp.post("/preferences/<token>/end")
 @public
 def end_all(token: str):
-    contact, problem = _contact_or_problem(token)
-    if problem:
-        return problem
-    if ConfirmForm().validate_on_submit():
-        services.set_subscriptions(db.session, contact, services.Choices((), (), Frequency.immediate))
-        db.session.commit()
-        flash(_("Du har inga egna prenumerationer längre."), "success")
-    return redirect(url_for("subscriptions.preferences", token=token))
+    return _act_on_preferences(
+        token,
+        ConfirmForm(),
+        lambda contact, _form: services.set_subscriptions(
+            db.session, contact, services.Choices((), (), Frequency.immediate)
+        ),
+        _("Du har inga egna prenumerationer längre."),
+    )
 
 
 @bp.post("/preferences/<token>/role-digest")
 @public
 def role_digest(token: str):
-    contact, problem = _contact_or_problem(token)
-    if problem:
-        return problem
-    form = RoleDigestForm()
-    if not form.validate_on_submit():
-        return _preferences_page(token, contact, status=400, role_form=form)
-    services.set_role_digest(db.session, contact, Frequency(form.role_digest.data))
-    db.session.commit()
-    flash(_("Ditt val är sparat."), "success")
-    return redirect(url_for("subscriptions.preferences", token=token))
+    return _act_on_preferences(
+        token,
+        RoleDigestForm(),
+        lambda contact, form: services.set_role_digest(db.session, contact, Frequency(form.role_digest.data)),
+        _("Ditt val är sparat."),
+        refused=lambda contact, form: _preferences_page(token, contact, status=400, role_form=form),
+    )
 
 
 @bp.post("/preferences/<token>/role-request")
 @public
 def role_request(token: str):
     """ "Jag har inte längre den här rollen": the coordinators decide; mail goes on until then."""
-    contact, problem = _contact_or_problem(token)
-    if problem:
-        return problem
-    if ConfirmForm().validate_on_submit():
-        services.request_role_change(db.session, contact, services.role_reasons(db.session, contact))
-        db.session.commit()
-        flash(_("Tack! Samordnarna har fått ditt besked och hör av sig om det behövs."), "success")
-    return redirect(url_for("subscriptions.preferences", token=token))
+    return _act_on_preferences(
+        token,
+        ConfirmForm(),
+        lambda contact, _form: services.request_role_change(
+            db.session, contact, services.role_reasons(db.session, contact)
+        ),
+        _("Tack! Samordnarna har fått ditt besked och hör av sig om det behövs."),
+    )
 
 
 @bp.route("/one-click/<token>", methods=["GET", "POST"])

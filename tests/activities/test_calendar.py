@@ -101,6 +101,7 @@ def test_filters_by_group_service_and_channel(client, auth, session):
     assert titles(f"channel={meeting_channel.id}") == ["Invånartjänster nätverk"]
     assert len(titles("")) == 4
     assert client.get(f"/activities/calendar?month={MONTH}&group=999").status_code == 400
+    assert client.get(f"/activities/calendar?month={MONTH}&group=99999999999999999999").status_code == 400
     assert client.get("/activities/calendar?month=2027-13").status_code == 400
     assert client.get("/activities/calendar?month=mars").status_code == 400
     assert client.get("/activities/calendar?view=year").status_code == 400

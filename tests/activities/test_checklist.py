@@ -15,6 +15,7 @@ from commsplan.activities.models import (
     TemplateQuestion,
 )
 from commsplan.notices.models import NoticeKind
+from commsplan.timeutil import working_days_before
 from tests import factories
 from tests.activities.helpers import complete_activity, complete_data, groups
 from tests.notices.helpers import make_notice
@@ -94,7 +95,7 @@ def test_information_value_needs_why_and_timing_may_be_relative(session):
     assert services.missing_answers(activity) == [f"{PLAN_QUESTIONS[0]} – svara ja eller nej och varför."]
     notice = make_notice(session, NoticeKind.service_window)
     activity.notices = [notice]
-    expected = services.workdays_before(notice.starts_at.astimezone(services.STOCKHOLM).date(), 2)
+    expected = working_days_before(notice.starts_at.astimezone(services.STOCKHOLM).date(), 2)
     assert services.due(activity).date() == expected
 
 

@@ -147,6 +147,8 @@ def test_export_neutralises_formulas_and_imports_back_unchanged(client, auth, se
     contact = factories.make_contact(
         session, name='=HYPERLINK("http://x")', email="f@example.org", role="-1+2"
     )
+    # Already looking neutralised: the export must escape it again to read back the same.
+    marked = factories.make_contact(session, name="'=1", email="'@example.org", role="''-2")
     session.commit()
     auth.login(Role.viewer)
     response = client.get("/contacts/export.csv")
@@ -158,10 +160,12 @@ def test_export_neutralises_formulas_and_imports_back_unchanged(client, auth, se
     exported = {r[1]: r for r in rows[1:]}
     assert exported["f@example.org"][0] == '\'=HYPERLINK("http://x")'
     assert exported["f@example.org"][3] == "'-1+2"
+    assert [exported["''@example.org"][i] for i in (0, 3)] == ["''=1", "'''-2"]
 
     plan = bulk.plan_import(session, body)
     assert plan.valid and set(plan.counts) == {"unchanged"}
     assert contact.name == '=HYPERLINK("http://x")'
+    assert (marked.name, marked.email, marked.role) == ("'=1", "'@example.org", "''-2")
 
     subscriptions = client.get("/subscriptions/export.csv").get_data().decode("utf-8-sig")
     assert subscriptions.splitlines()[0] == "namn;e-post;e-tjänst;meddelandetyp;sedan"
@@ -182,3 +186,22 @@ def test_ten_thousand_rows_import_in_seconds(session):
     assert session.scalar(select(func.count()).select_from(Subscription)) == 10_000
     # Seconds, not minutes, on the shared 2-core machine (about 2 s when it is quiet).
     assert elapsed < 20, elapsed
+
+
+def test_control_characters_in_a_cell_or_the_file_name_are_refused_by_line(client, auth, session):
+    _plan(session)
+    auth.login(Role.coordinator)
+    data = _excel("namn;e-post\nNul\x00Namn;nul@example.org\nVanlig;vanlig@example.org\n")
+    response = _upload(client, data, name="kontakter\x00.csv")
+    assert response.status_code == 302
+    preview_url = response.headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    errors = dict(re.findall(r'<tr><th scope="row">(\d+)</th><td>([^<]*)</td></tr>', page))
+    assert "otillåtna tecken" in errors["2"]
+    assert client.post(preview_url, data={"mode": "all"}).status_code == 400
+    assert _contacts(session) == 1
+    assert client.post(preview_url, data={"mode": "valid"}).status_code == 302
+    assert session.scalars(select(Contact.email).order_by(Contact.email)).all() == [
+        "finns@example.org",
+        "vanlig@example.org",
+    ]

@@ -1,18 +1,23 @@
 """axe-core on the HTML part of every kind of mail the app sends, as it arrived at the
 loopback SMTP server: notices, sign-up confirmation and "already on our list", meeting
-registration confirmation and the daily digest."""
+registration confirmation and update, calendar invitations (one meeting and a whole
+series) and the daily digest."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from commsplan.delivery.models import OutgoingMessage
 from commsplan.delivery.services import drain
+from commsplan.feeds import invitations
+from commsplan.meetings import notify
 from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.notices.models import NoticeKind
 from commsplan.plan.models import Contact
 from commsplan.subscriptions import services as subscription_services
+from tests import factories
 from tests.browser.axe import violations
 
 
@@ -44,14 +49,34 @@ def test_every_kind_of_mail_has_no_wcag_violation(app, live_url, audited_page, o
     )
     session.commit()
     runner.invoke(args=["commsplan", "digests", "--period", "daily"])
+    # Calendar invitations, for a series with dates (one mail per meeting) and one with
+    # a rule (one mail for the whole series), and the "new time" mail to registrants.
+    for series in session.scalars(select(MeetingSeries)):
+        series.contacts.append(contact)
+        invitations.send_invitations(session, series)
+    registrant = factories.make_registration(session, occurrence, "Kim", "kim@example.org")
+    previous = (occurrence.start, occurrence.end)
+    occurrence.start, occurrence.end = (
+        occurrence.start + timedelta(hours=1),
+        occurrence.end + timedelta(hours=1),
+    )
+    notify.queue_registrant_update(
+        session,
+        occurrence,
+        meeting_url=f"{live_url}/meetings/{occurrence.id}",
+        cancel_urls={},
+        previous=previous,
+    )
+    session.commit()
     drain(app)
 
+    kind_of = dict(session.execute(select(OutgoingMessage.subject, OutgoingMessage.kind)).tuples().all())
     found, kinds = {}, set()
     for mail in outbox.messages:
         html = mail.get_body(("html",))
         if html is None:
             continue
-        kind = (mail["Subject"] or "").split(":")[0][:30]
+        kind = kind_of.get(str(mail["Subject"]), str(mail["Subject"]))
         if kind in kinds:
             continue
         kinds.add(kind)
@@ -59,7 +84,9 @@ def test_every_kind_of_mail_has_no_wcag_violation(app, live_url, audited_page, o
         if problems := violations(audited_page):
             found[str(mail["Subject"])] = problems
     assert found == {}, found
-    assert len(kinds) >= 5, kinds
+    expected = {"registration_update", "invitation", "series_invitation"}
+    assert expected <= kinds and len(kinds) >= 7, kinds
+    assert outbox.to(registrant.email), "the registrant got the new time"
 
 
 def test_axe_reports_a_violation_when_there_is_one(audited_page):

@@ -29,6 +29,10 @@ def test_accessibility_statement_is_public_and_says_what_the_dos_law_requires(cl
     assert 'href="mailto:invanartjanster@example.org"' in page  # how to report a problem
     assert "Myndigheten för digital förvaltning (Digg)" in page  # enforcement body
     assert 'href="https://www.digg.se/tdosanmalan"' in page
+    # What Digg's "Skapa en tillgänglighetsredogörelse" also asks for: the reasons, the
+    # date of the assessment and its method, and what the law does not cover (9 §, 12 §).
+    assert "eftersom" in page and "Den senaste bedömningen gjordes" in page and "självskattning" in page
+    assert "Innehåll som inte omfattas av lagkraven" in page and "oskäligt betungande" in page
 
 
 def test_privacy_page_is_public_and_covers_the_gdpr_information(client):
