@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.auth.models import User
+from commsplan.plan.crud import Page, paginate
 from commsplan.plan.models import Service, System
 from commsplan.relay.rules import MappingRule
 
@@ -91,13 +92,31 @@ def map_text(session: Session, subject: str, body: str, national_services: Seque
     return Mapping(list(services.values()), list(systems.values()), matches)
 
 
-def list_rules(session: Session) -> list[MappingRule]:
+def _rules_query(text: str = "") -> Select[tuple[MappingRule]]:
     stmt = (
         select(MappingRule)
         .options(selectinload(MappingRule.service), selectinload(MappingRule.system))
-        .order_by(MappingRule.pattern, MappingRule.id)
+        .order_by(func.lower(MappingRule.pattern), MappingRule.id)
     )
-    return list(session.scalars(stmt))
+    text = text.strip()
+    if text:
+        # SQLite folds only ASCII case in LIKE: the usual casings cover "Stöd"/"stöd".
+        variants = dict.fromkeys([text, text.lower(), text.upper(), text.capitalize()])
+        stmt = stmt.outerjoin(Service, MappingRule.service_id == Service.id).outerjoin(
+            System, MappingRule.system_id == System.id
+        )
+        columns = (MappingRule.pattern, MappingRule.note, Service.name, System.name)
+        stmt = stmt.where(or_(*(c.icontains(v, autoescape=True) for c in columns for v in variants)))
+    return stmt
+
+
+def list_rules(session: Session) -> list[MappingRule]:
+    return list(session.scalars(_rules_query()))
+
+
+def search_rules(session: Session, text: str = "", page: int = 1, per_page: int = 50) -> Page[MappingRule]:
+    """One page of the rules whose pattern, note or target contains ``text`` (any case)."""
+    return paginate(session, _rules_query(text), page, per_page)
 
 
 def _check(session: Session, data: RuleData, rule: MappingRule | None = None) -> str:

@@ -7,7 +7,7 @@ in one step.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -15,11 +15,11 @@ from werkzeug.wrappers import Response
 from commsplan.auth.guard import may
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
-from commsplan.inputs import text_problem
+from commsplan.inputs import parse_id, text_problem
 from commsplan.redirects import local_path
 from commsplan.relay import rules_services as services
 from commsplan.relay.rules import MappingRule
-from commsplan.relay.rules_forms import RuleForm
+from commsplan.relay.rules_forms import RuleFilterForm, RuleForm
 
 bp = Blueprint("relay_rules", __name__, url_prefix="/relay/rules")
 
@@ -43,8 +43,20 @@ def _data(form: RuleForm) -> services.RuleData:
 
 
 @bp.get("/")
-def rule_list() -> str:
-    return render_template("relay/rules/list.html", rules=services.list_rules(db.session))
+def rule_list() -> tuple[str, int]:
+    filters = RuleFilterForm(formdata=request.args)
+    valid = filters.validate()
+    page = services.search_rules(
+        db.session,
+        (filters.q.data or "") if valid else "",
+        page=request.args.get("page", 1, type=parse_id),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    page_html = render_template(
+        "relay/rules/list.html", page=page, filters=filters, query=query, filtered=bool(query)
+    )
+    return page_html, (200 if valid else 400)
 
 
 def _form_page(form: RuleForm, title: str, status: int = 200) -> tuple[str, int]:
@@ -79,6 +91,8 @@ def rule_edit(rule_id: int) -> Response | tuple[str, int]:
     rule = db.get_or_404(MappingRule, rule_id)
     form = RuleForm(obj=rule)
     form.fill_choices(db.session)
+    if request.method == "GET":
+        form.next.data = _next_url()
     if form.validate_on_submit():
         try:
             services.update_rule(db.session, rule, _data(form))

@@ -25,6 +25,8 @@ from commsplan.timeutil import STOCKHOLM
 HINDSIGHT = timedelta(days=14)
 # How far apart (in characters) a start and its end may be written: one sentence or two.
 MAX_RANGE_GAP = 250
+# A date this close after a time without one is that time's date.
+DATE_AFTER_TIME_GAP = 40
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2199
 # Long mails are read only this far: the facts come first, and regexes stay fast.
 MAX_TEXT = 20_000
@@ -185,15 +187,23 @@ _KL = r"kl(?:\.|ockan)?[ \t]*"
 _CLOCK = rf"(?:(?:{_KL})?{_HOUR}[.:]{_MIN}|{_KL}{_HOUR})"
 _CLOCK_END = r"(?![\w:]|\.\d)"
 _RELATIVE_DAYS = r"i[ \t]?dag|i[ \t]?kväll|i[ \t]?natt|i[ \t]?morgon|today|tonight|tomorrow"
+# Words that introduce the end of a window in structured mails ("Sluttid: …").
+_END_LABELS = (
+    r"sluttid|slut|beräknad[ \t]+sluttid|beräknas[ \t]+(?:vara[ \t]+)?klart?|klart[ \t]+senast|"
+    r"avslutas|avslutades|åter[ \t]+i[ \t]+drift|åtgärdad|åtgärdades|end[ \t]+time|ends|ended|resolved"
+)
 _RANGE_DASH = r"[ \t]*(?:[-–—]|till|to|until)[ \t]*"
 
 _TOKEN = re.compile(
     "|".join(
         [
             r"(?P<iso>(?<!\d)(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2})(?!\d))",
-            rf"(?P<text>(?<!\w)(?P<text_d>\d{{1,2}})(?::?e)?[ \t]+(?P<text_m>{_MONTH_NAME})\.?(?!\w)"
+            # "3 december", "3:e dec.", "3–4 december 2024", "mellan 3 och 4 december"
+            rf"(?P<text>(?<![\w.:])(?:(?P<text_d0>\d{{1,2}})(?::?e)?[ \t]*(?:[-–—]|och|till)[ \t]*)?"
+            rf"(?P<text_d>\d{{1,2}})(?::?e)?[ \t]+(?P<text_m>{_MONTH_NAME})\.?(?!\w)"
             rf"(?:,?[ \t]+(?P<text_y>\d{{4}})(?!\d))?)",
-            r"(?P<num>(?<![\d/])(?P<num_d>\d{1,2})/(?P<num_m>\d{1,2})(?:/(?P<num_y>\d{4}|\d{2}))?(?![\d/]))",
+            # "24/7" is round the clock, not 24 July.
+            r"(?P<num>(?<![\d/])(?!24/7(?![\d/]))(?P<num_d>\d{1,2})/(?P<num_m>\d{1,2})(?:/(?P<num_y>\d{4}|\d{2}))?(?![\d/]))",
             rf"(?P<rel>(?<!\w)(?:{_RELATIVE_DAYS})(?!\w))",
             # "kl. 19.00–23.00", "kl 19-23", "19:00 - 23:00", "19.00–23.00"
             rf"(?P<range>(?<![\w.:])(?P<r1>{_CLOCK}|{_HOUR}[.:]{_MIN}){_RANGE_DASH}"
@@ -201,6 +211,7 @@ _TOKEN = re.compile(
             rf"(?P<clock>(?<![\w.:])(?:{_KL}{_HOUR}(?:[.:]{_MIN})?|{_HOUR}:{_MIN}){_CLOCK_END})",
             rf"(?P<dotclock>(?<![\w.:]){_HOUR}\.{_MIN}{_CLOCK_END})",
             r"(?P<sep>(?<!\w)(?:till|to|until|fram till|och|and)(?!\w)|[ \t][-–—][ \t]|–|—)",
+            rf"(?P<endlabel>(?<!\w)(?:{_END_LABELS})(?!\w))",
             r"(?P<from>(?<!\w)(?:från|mellan|from|between|sedan|since)(?!\w))",
             r"(?P<stop>\n[ \t]*\n)",
         ]
@@ -208,9 +219,11 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _CLOCK_PARTS = re.compile(rf"({_HOUR})(?:[.:]({_MIN}))?\s*$")
-# Header lines of a forwarded mail carry dates that are not the event's.
+# The header block of a forwarded mail ("Från: …" and the lines after it) and a quote's
+# "Den 19 nov. 2024 kl. 14:03 skrev …:" carry dates that are not the event's.
 _FORWARD_HEADER = re.compile(
-    r"^[ \t>]*(?:från|from|skickat|sent|date|datum|till|to|kopia|cc|ämne|subject)[ \t]*:.*$",
+    r"^[ \t>]*(?:från|from)[ \t]*:.*(?:\n[ \t>]*(?:skickat|sent|date|datum|till|to|kopia|cc|ämne|subject)"
+    r"[ \t]*:.*)+$|^.*(?<!\w)(?:skrev|wrote)(?!\w)[^\n]*:[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -228,6 +241,7 @@ class _Token:
     clock_end: time | None = None
     end_overflow: bool = False
     weak: bool = False
+    day_end: date | None = None  # "3–4 december": the last day of a span of days
 
 
 def _clock(text: str) -> tuple[time, bool] | None:
@@ -284,6 +298,10 @@ def _tokens(text: str, today: date) -> list[_Token]:
                 month = _MONTHS[match["text_m"][:3].casefold()]
                 year = int(match["text_y"]) if match["text_y"] else None
                 found = _date(year, month, int(match["text_d"]), today)
+                if found is not None and match["text_d0"]:
+                    first_day = _date(found[0].year, month, int(match["text_d0"]), today)
+                    if first_day is not None and first_day[0] < found[0]:
+                        token.day_end, found = found[0], (first_day[0], found[1])
             elif group == "num":
                 year = int(match["num_y"]) if match["num_y"] else None
                 found = _date(year, int(match["num_m"]), int(match["num_d"]), today)
@@ -323,6 +341,7 @@ class _Found:
     end_overflow: bool = False
     first: int = 0
     last: int = 0
+    span_end: date | None = None  # the last day of "3–4 december"
 
     @property
     def score(self) -> int:
@@ -338,13 +357,23 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
     current_day: date | None = None
     open_: _Found | None = None  # a start waiting for its end
     separated = False
+    dateless: _Found | None = None  # a time written before its date ("kl. 19–23 den 3 dec")
     for token in tokens:
         if open_ is not None and token.start - open_.last > MAX_RANGE_GAP:
             open_, separated = None, False
         if token.kind == "stop":
-            open_, separated, current_day = None, False, None
+            open_, separated, current_day, dateless = None, False, None, None
         elif token.kind == "date":
             assert token.day is not None
+            if (
+                dateless is not None
+                and token.start - dateless.last <= DATE_AFTER_TIME_GAP
+                and not (open_ is dateless and separated)
+            ):
+                dateless.start_day, dateless.last = token.day, token.end
+                current_day, dateless = token.day, None
+                continue
+            dateless = None
             if open_ is not None and separated and open_.end_day is None:
                 day = token.day
                 if not token.year_given and open_.start_day is not None:
@@ -355,7 +384,7 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
             if open_ is not None and open_.start_clock is None and not separated:
                 open_ = None  # a date alone; the next one starts afresh
             current_day = token.day
-            open_ = _Found(current_day, None, first=token.start, last=token.end)
+            open_ = _Found(current_day, None, first=token.start, last=token.end, span_end=token.day_end)
             found.append(open_)
             separated = False
         elif token.kind == "range":
@@ -368,11 +397,16 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
                 )
                 open_.first, open_.last = token.start, token.end
                 found.append(open_)
+                if current_day is None:
+                    dateless = open_
             open_ = None
             separated = False
         elif token.kind == "time":
-            if token.weak and (open_ is None or token.start - open_.last > 3):
-                continue  # "5.30" far from a date or "kl." is a version number, not a time
+            near = open_ is not None and (
+                token.start - open_.last <= 3 or (separated and open_.start_clock is not None)
+            )
+            if token.weak and not near:
+                continue  # "5.30" far from a date, "kl." or a range is a version number
             if open_ is not None and open_.start_clock is None and open_.end_day is None:
                 open_.start_clock, open_.last = token.clock, token.end
                 if token.overflow:
@@ -389,7 +423,9 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
                 open_ = _Found(current_day, token.clock, first=token.start, last=token.end)
                 found.append(open_)
                 separated = False
-        elif token.kind == "sep":
+                if current_day is None:
+                    dateless = open_
+        elif token.kind in ("sep", "endlabel"):
             if open_ is not None and token.start - open_.last <= MAX_RANGE_GAP:
                 separated = True
         elif token.kind == "from":
@@ -397,6 +433,13 @@ def _candidates(tokens: list[_Token], today: date) -> list[_Found]:
                 open_ = None
             separated = False
     return found
+
+
+def _local_date(moment: datetime) -> date:
+    try:
+        return moment.astimezone(STOCKHOLM).date()
+    except OverflowError:  # the first or last hours Python can hold
+        return moment.date()
 
 
 def _local(day: date, clock: time) -> datetime:
@@ -408,7 +451,8 @@ def find_times(
 ) -> tuple[datetime | None, datetime | None, Evidence | None]:
     """The first, most complete time (range) written in ``text``, as aware UTC."""
     text = _FORWARD_HEADER.sub("", text[:MAX_TEXT])
-    today = received_at.astimezone(STOCKHOLM).date()
+    # A received_at far outside the years we read would take date arithmetic out of range.
+    today = min(max(_local_date(received_at), date(EARLIEST_YEAR + 1, 1, 1)), date(LATEST_YEAR - 1, 12, 31))
     candidates = _candidates(_tokens(text, today), today)
     if not candidates:
         return None, None, None
@@ -417,11 +461,14 @@ def find_times(
     start_clock = best.start_clock or time(0, 0)
     starts_at = _local(start_day, start_clock)
     ends_at = None
+    if best.span_end is not None and best.end_day in (None, best.start_day):
+        # "natten mellan 3 och 4 december kl. 23–05": the clock range spans the days.
+        best.end_day = best.span_end
     if best.end_clock is not None or best.end_day is not None:
         end_day = best.end_day or start_day
         end_clock = best.end_clock or time(0, 0)
         if best.end_day is not None and best.end_clock is None:
-            end_day += timedelta(days=1)  # "3–4 december": through the end of the 4th
+            end_day += timedelta(days=1)  # "3 december till 5 december": through the 5th
         if best.end_overflow:
             end_day += timedelta(days=1)
         ends_at = _local(end_day, end_clock)
@@ -493,7 +540,8 @@ def find_services(subject: str, body: str) -> tuple[tuple[str, ...], tuple[Evide
     for where, text in (("subject", subject), ("body", body[:MAX_TEXT])):
         for match in _SERVICE_PATTERN.finditer(text):
             name = " ".join(match.group().split())
-            if name.casefold() in seen:
+            # "Journalen" after "1177 Journalen" is the same service again.
+            if any(re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", other) for other in seen):
                 continue
             seen.add(name.casefold())
             names.append(name)

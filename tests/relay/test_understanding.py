@@ -7,14 +7,15 @@ before it starts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from commsplan.kinds import NoticeKind
 from commsplan.relay.understanding import Understanding, understand
+from commsplan.timeutil import STOCKHOLM
 
 RECEIVED = datetime(2024, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -65,6 +66,33 @@ TIMES = [
     ("Driftstörning", "Sedan kl. 08.15 går det inte att logga in.", utc(2024, 11, 20, 7, 15), None),
     # "24.00" is the next midnight.
     ("Servicefönster", "Den 2 december kl. 20.00–24.00", utc(2024, 12, 2, 19), utc(2024, 12, 2, 23)),
+    # A span of days: the clock range runs from the first day to the last.
+    (
+        "Servicefönster",
+        "Natten mellan 3 och 4 december kl. 23.00–05.00",
+        utc(2024, 12, 3, 22),
+        utc(2024, 12, 4, 4),
+    ),
+    ("Servicefönster", "Den 3–4 december pågår arbete.", utc(2024, 12, 2, 23), utc(2024, 12, 4, 23)),
+    (
+        "Driftstörning",
+        "Start: 20 nov 08:12. Åtgärdad: 20 nov 09:40.",
+        utc(2024, 11, 20, 7, 12),
+        utc(2024, 11, 20, 8, 40),
+    ),
+    # The time before its date.
+    (
+        "Servicefönster",
+        "Servicefönster kl. 19.00–23.00 tisdag den 3 december.",
+        utc(2024, 12, 3, 18),
+        utc(2024, 12, 3, 22),
+    ),
+    (
+        "Servicefönster",
+        "Arbetet pågår kl. 19.00–21.00 i morgon.",
+        utc(2024, 11, 21, 18),
+        utc(2024, 11, 21, 20),
+    ),
     # English from the international suppliers.
     ("Scheduled maintenance", "2024-12-10 18:00 to 20:00", utc(2024, 12, 10, 17), utc(2024, 12, 10, 19)),
 ]
@@ -100,8 +128,12 @@ def test_a_resolved_mail_about_yesterday_stays_in_this_year():
     assert found.starts_at == utc(2024, 11, 19, 12, 10)
 
 
-def test_no_time_in_text_gives_none():
-    found = understand("Nyhetsbrev", "Läs om nyheterna på inera.se.", received_at=RECEIVED)
+@pytest.mark.parametrize(
+    "body",
+    ["Läs om nyheterna på inera.se.", "Kundtjänst har öppet 24/7.", "Ring 018-611 00 00, vardagar 08-17."],
+)
+def test_no_time_in_text_gives_none(body: str):
+    found = understand("Nyhetsbrev", body, received_at=RECEIVED)
     assert (found.starts_at, found.ends_at, found.time_evidence) == (None, None, ())
 
 
@@ -228,6 +260,9 @@ PIECES = st.sampled_from(
 
 @settings(max_examples=500, deadline=None)
 @given(pieces=st.lists(PIECES, max_size=14), received_at=st.datetimes(timezones=st.just(UTC)))
+@example(pieces=["i morgon", "kl. 19.00"], received_at=datetime.max.replace(tzinfo=UTC))
+@example(pieces=["3 december", "kl.", "00.00"], received_at=datetime.min.replace(tzinfo=UTC))
+@example(pieces=["4 dec 2199", "kl. 19.00", "–", "24.00"], received_at=RECEIVED)
 def test_pieces_of_dates_never_raise(pieces: list[str], received_at: datetime):
     found = understand("", " ".join(pieces), received_at=received_at)
     _check(found)
@@ -239,3 +274,128 @@ def _check(found: Understanding) -> None:
     if found.ends_at is not None:
         assert found.starts_at is not None
         assert found.starts_at <= found.ends_at
+
+
+OUTAGE_MAIL = """Driftinformation från Inera
+
+Tjänst: 1177 Journalen
+Status: Pågående
+Starttid: 2024-11-20 08:45
+Beskrivning: Invånare kan inte logga in i Journalen. Felsökning pågår.
+Nästa uppdatering: kl. 10.00
+
+Med vänlig hälsning
+Inera Kundservice"""
+
+PLANNED_MAIL = """Planerade driftstörningar
+
+Berörd tjänst: Webbtidbok
+Starttid: 2024-12-03 19:00
+Sluttid: 2024-12-04 01:00
+Påverkan: Invånare kan inte boka, av- eller omboka tider."""
+
+FORWARDED_MAIL = """
+-----Ursprungligt meddelande-----
+Från: Inera <noreply@inera.se>
+Skickat: den 19 november 2024 14:03
+Till: 1177etjanster@example.org
+Ämne: Servicefönster e-tjänster på 1177.se
+
+Hej!
+Onsdag den 27 november kl. 21.00 genomförs ett servicefönster. Arbetet beräknas vara klart kl. 23.30.
+"""
+
+RELEASE_MAIL = (
+    "Den 26 november driftsätts version 2024.11 av Stöd och behandling. "
+    "Tjänsten är inte tillgänglig mellan kl. 06.00 och 06.30."
+)
+
+# (subject, body, kind, start, end, national services) — whole mails as Inera sends them.
+MAILS = [
+    (
+        "Driftinformation: Störning i 1177 Journalen",
+        OUTAGE_MAIL,
+        NoticeKind.outage,
+        utc(2024, 11, 20, 7, 45),
+        None,  # "Nästa uppdatering kl. 10.00" is no end
+        ("1177 Journalen", "Inera"),
+    ),
+    (
+        "Planerad driftstörning: Webbtidbok",
+        PLANNED_MAIL,
+        NoticeKind.service_window,
+        utc(2024, 12, 3, 18),
+        utc(2024, 12, 4, 0),
+        ("Webbtidbok",),
+    ),
+    (
+        "VB: Servicefönster e-tjänster på 1177.se",
+        FORWARDED_MAIL,
+        NoticeKind.service_window,
+        utc(2024, 11, 27, 20),
+        utc(2024, 11, 27, 22, 30),
+        ("e-tjänster på 1177.se", "Inera"),
+    ),
+    (
+        "Release 2024.11 för Stöd och behandling",
+        RELEASE_MAIL,
+        NoticeKind.release,
+        utc(2024, 11, 26, 5),
+        utc(2024, 11, 26, 5, 30),
+        ("Stöd och behandling",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "kind", "starts_at", "ends_at", "services"), MAILS, ids=[m[0] for m in MAILS]
+)
+def test_whole_national_mails(subject, body, kind, starts_at, ends_at, services):
+    found = understand(subject, body, received_at=datetime(2024, 11, 20, 9, tzinfo=UTC))
+    assert (found.kind, found.starts_at, found.ends_at, found.services) == (
+        kind,
+        starts_at,
+        ends_at,
+        services,
+    )
+
+
+MONTH_NAMES = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.dates(min_value=datetime(1971, 1, 1).date(), max_value=datetime(2198, 12, 31).date()),
+    first=st.integers(0, 22),
+    length=st.integers(1, 10),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    iso=st.booleans(),
+)
+def test_a_written_window_reads_back(day, first: int, length: int, minute: int, iso: bool):
+    """Any date and clock range written as Swedes write it comes back as the same local times."""
+    last = (first + length) % 24
+    if iso:
+        text = f"{day.isoformat()} {first:02d}:{minute:02d} - {last:02d}:{minute:02d}"
+    else:
+        written_day = f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+        text = f"Tisdag {written_day} kl. {first:02d}.{minute:02d}–{last:02d}.{minute:02d}"
+    found = understand("Servicefönster", text, received_at=RECEIVED)
+    start = datetime.combine(day, time(first, minute), tzinfo=STOCKHOLM)
+    end = datetime.combine(
+        day + timedelta(days=1 if last <= first else 0), time(last, minute), tzinfo=STOCKHOLM
+    )
+    assert found.starts_at == start.astimezone(UTC)
+    assert found.ends_at == end.astimezone(UTC)
