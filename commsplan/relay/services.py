@@ -601,6 +601,28 @@ def make_draft(session: Session, item: RelayItem, author: User | None = None) ->
     return notice
 
 
+def mapping_differs(item: RelayItem, guess: Guess) -> bool:
+    """Whether the draft's services and systems are not (any more) what the rules give."""
+    notice = item.notice
+    if notice is None or not notice.is_draft:
+        return False
+    return {s.id for s in notice.services} != {s.id for s in guess.mapping.services} or {
+        s.id for s in notice.systems
+    } != {s.id for s in guess.mapping.systems}
+
+
+def apply_mapping(session: Session, item: RelayItem) -> None:
+    """Give the draft the services and systems the rules give now (after a new rule);
+    everything else the coordinator changed in the draft stays."""
+    notice = item.notice
+    if notice is None or not notice.is_draft:
+        raise RelayError(_("Bara ett utkast kan få ny mappning."))
+    guess = guess_for(session, item)
+    notice.services = [s for s in guess.mapping.services if s.retired_at is None]
+    notice.systems = [s for s in guess.mapping.systems if s.retired_at is None]
+    session.flush()
+
+
 def _auto_publish(session: Session, item: RelayItem, now: datetime) -> None:
     """Publish at once if the source asks it for this kind and nothing blocks it (the
     activity gate included); otherwise the draft waits in the queue."""

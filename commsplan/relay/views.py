@@ -87,6 +87,7 @@ def _item_page(item: RelayItem, merge_form: MergeForm | None = None, dismiss_for
         dismiss_form=dismiss_form or DismissForm(),
         action_form=ConfirmForm(),
         rule_endpoint=endpoint,
+        mapping_differs=services.mapping_differs(item, guess),
         rule_links=rule_links,
     ), status
 
@@ -150,6 +151,22 @@ def dismiss_item(item_id: int):
             flash(_("Posten är avfärdad."), "success")
             return redirect(url_for("relay.queue"))
     return _item_page(_item_or_404(item_id), dismiss_form=form)
+
+
+@bp.post("/items/<int:item_id>/apply-mapping")
+def apply_mapping(item_id: int):
+    item = _item_or_404(item_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.apply_mapping(db.session, item)
+    except services.RelayError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Utkastet har fått e-tjänsterna och systemen från reglerna."), "success")
+    return redirect(url_for("relay.item_detail", item_id=item.id))
 
 
 @bp.post("/items/<int:item_id>/send-change")

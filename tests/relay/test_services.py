@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from commsplan.delivery.models import AddressBounce
 from commsplan.notices.models import Notice
 from commsplan.relay import services
-from commsplan.relay.models import ItemState, RelayItem
+from commsplan.relay.models import ItemState, RelayItem, SourceKind
+from commsplan.timeutil import utcnow
 from tests.relay import mails
 
 
@@ -60,3 +61,16 @@ def test_undecodable_bytes_and_nul_never_reach_the_database(session):
     assert "\x00" not in item.body_text and "Text med" in item.body_text
     item.body_text.encode("utf-8")  # no lone surrogates
     item.subject.encode("utf-8")
+
+
+def test_a_due_source_is_claimed_by_one_worker_only(session):
+    source = services.add_source(
+        session, "Flöde", SourceKind.feed, services.feed_settings("https://inera.example/a.atom")
+    )
+    session.commit()
+    now = utcnow()
+
+    assert services._claim(session, source.id, now) is True
+    assert services._claim(session, source.id, now) is False  # the second worker skips it
+    session.refresh(source)
+    assert source.next_poll_at > now

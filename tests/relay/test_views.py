@@ -206,7 +206,14 @@ def test_rule_is_made_from_an_unmapped_item_in_one_step(client, auth, session):
     assert saved.status_code == 302 and saved.headers["Location"].endswith(f"/relay/items/{item.id}")
     after = client.get(f"/relay/items/{item.id}").get_data(as_text=True)
     assert "Ingen regel matchade" not in after
+    assert f"/edit?next=/relay/items/{item.id}" in after  # change the rule and come back
     assert services.guess_for(session, item).mapping.services == [plan.journalen]
+    # The draft was made before the rule: one more click gives it the rule's e-service.
+    assert "Använd reglernas e-tjänster" in after
+    applied = client.post(f"/relay/items/{item.id}/apply-mapping", follow_redirects=True)
+    assert "Använd reglernas e-tjänster" not in applied.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(RelayItem, item.id).notice.services == [plan.journalen]
 
 
 def _statements_for(client, url: str) -> int:  # type: ignore[no-untyped-def]
