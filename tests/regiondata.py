@@ -265,6 +265,8 @@ def _notices(
             minute=0, second=0
         )
         published = i < size.published_notices
+        if published:  # open notices are current: outages began lately, windows lie ahead
+            at = (now + timedelta(hours=rng.randrange(-48, 24 * 60))).replace(minute=0, second=0)
         status = (
             NoticeStatus.published
             if published
@@ -286,7 +288,8 @@ def _notices(
             "release_date": None,
             "version": "",
             "sequence": 1,
-            "published_at": at,
+            # Open notices were published over the last year, not all this month.
+            "published_at": min(at, now - timedelta(hours=1 + (i * 17) % (24 * 365))),
             "closed_at": None if published else at + timedelta(hours=4),
             "created_at": at - timedelta(days=1),
             "updated_at": at,

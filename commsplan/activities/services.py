@@ -626,8 +626,21 @@ def outages_awaiting_checklist(session: Session, limit: int = 50) -> list[Notice
 
 def wording_for_groups(session: Session, notice: Notice, group_names: list[str]) -> str | None:
     """The core message a linked activity holds for the first of ``group_names`` it has."""
+    return _first_wording(activities_for_notice(session, notice), group_names)
+
+
+def wordings_for_groups(session: Session, notices: list[Notice], group_names: list[str]) -> dict[int, str]:
+    """``wording_for_groups`` for many notices in one round of queries: notice id → wording."""
+    found = {}
+    for notice_id, activities in activities_by_notice(session, [n.id for n in notices]).items():
+        if wording := _first_wording(activities, group_names):
+            found[notice_id] = wording
+    return found
+
+
+def _first_wording(activities: list[Activity], group_names: list[str]) -> str | None:
     wanted = [name.casefold() for name in group_names]
-    for activity in activities_for_notice(session, notice):
+    for activity in activities:
         if activity.status is ActivityStatus.dropped:
             continue
         messages = {g.group.name.casefold(): g.core_message for g in activity.groups if g.core_message}

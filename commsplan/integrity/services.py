@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Select, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from commsplan.activities.models import Activity, ActivityGroup, activity_group_channel
 from commsplan.audience.models import AudienceRule
@@ -113,9 +113,11 @@ class Reference:
     link: Callable[[Any], Link | None] = lambda _item: None
     via: Column[Any] | None = None
     where: Callable[[], Sequence[Any]] = lambda: ()
+    # Loader options for what ``label`` and ``link`` read, so a list costs no query per row.
+    load: Callable[[], Sequence[Any]] = lambda: ()
 
     def items(self, target_id: int) -> Select[Any]:
-        stmt = select(self.item)
+        stmt = select(self.item).options(*self.load())
         if self.via is not None:
             stmt = stmt.join(self.column.table, self.via == self.item.id)
         return stmt.where(self.column == target_id, *self.where()).order_by(self.item.id)
@@ -176,6 +178,10 @@ def _subscription_label(subscription: Subscription) -> str:
     if subscription.service is not None:
         return f"{subscription.contact.name} – {subscription.service.name}"
     return subscription.contact.name
+
+
+def _subscription_load() -> Sequence[Any]:
+    return (selectinload(Subscription.contact), selectinload(Subscription.service))
 
 
 def _contact_token_where() -> Sequence[Any]:
@@ -314,6 +320,7 @@ REFERENCES: list[Reference] = [
         _l("Prenumerationer"),
         _subscription_label,
         lambda s: _service_link(s.service),
+        load=_subscription_load,
     ),
     Reference(
         Contact,
@@ -449,6 +456,7 @@ REFERENCES: list[Reference] = [
         _l("Prenumerationer på e-tjänsten"),
         _subscription_label,
         lambda s: _contact_link(s.contact),
+        load=_subscription_load,
     ),
     Reference(
         Service,
