@@ -636,6 +636,13 @@ def _published(query: Any) -> Any:
     return query.options(selectinload(Notice.services), selectinload(Notice.systems))
 
 
+def status_marker(session: Session) -> tuple[object, ...]:
+    """Changes whenever a notice is added, changed or deleted: one aggregate over the
+    notice table, cheap next to rendering the status page it guards."""
+    row = session.execute(select(func.count(Notice.id), func.max(Notice.updated_at))).one()
+    return tuple(row)
+
+
 def status_overview(session: Session, now: datetime | None = None, history_days: int = 30) -> StatusOverview:
     now = now or utcnow()
     outages = list(

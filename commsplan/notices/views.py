@@ -6,9 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -36,6 +38,7 @@ from commsplan.notices.labels import (
 )
 from commsplan.notices.markup import render_markdown
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
+from commsplan.notices.pagecache import PageCache
 from commsplan.plan.models import Service, StakeholderGroup, System
 from commsplan.timeutil import STOCKHOLM, utcnow
 
@@ -442,8 +445,27 @@ def reschedule_notice(notice_id: int):
 @status_bp.get("/status")
 @public
 def status_page():
+    # Only the page every visitor without a log-in gets is shared (no name, no flashes;
+    # no query string, so made-up URLs cannot fill the cache).
+    shared = current_user.is_anonymous and not flask_session.get("_flashes") and not request.query_string
+    cache = _status_cache()
+    key = str(get_locale())
+    marker = services.status_marker(db.session)
+    if shared and (body := cache.get(key, marker, generate_csrf())) is not None:
+        return body
     overview = services.status_overview(db.session, history_days=current_app.config["STATUS_HISTORY_DAYS"])
-    return render_template("notices/status.html", overview=overview, now=utcnow())
+    body = render_template("notices/status.html", overview=overview, now=utcnow())
+    if shared:
+        cache.put(key, marker, body, generate_csrf())
+    return body
+
+
+def _status_cache() -> PageCache:
+    # One per app (not per module): tests build many apps in one process.
+    extensions = current_app.extensions
+    if "status_page_cache" not in extensions:
+        extensions["status_page_cache"] = PageCache(current_app.config["STATUS_CACHE_SECONDS"])
+    return extensions["status_page_cache"]
 
 
 @status_bp.get("/status/<uid>")
