@@ -50,6 +50,10 @@ def contains_text(text: str, *columns: Any) -> Any:
 
     SQLite folds only ASCII case in LIKE, so "örjan" would miss "Örjan"; trying the
     usual casings of the term covers Swedish names there (PostgreSQL needs none of it).
+    An ASCII term needs one comparison per column: a search over a region's contacts
+    runs these on every row.
     """
+    if text.isascii():
+        return or_(*(column.icontains(text, autoescape=True) for column in columns))
     variants = dict.fromkeys([text, text.lower(), text.upper(), text.capitalize(), text.title()])
     return or_(*(column.icontains(variant, autoescape=True) for column in columns for variant in variants))

@@ -1,0 +1,28 @@
+"""Index on notice.updated_at
+
+The public status page is cached per process and checks a change marker (the newest
+notice id and change time) on every request; the index makes that check a lookup.
+
+Revision ID: size01a2b3c4
+Revises: a3c9e1f0b7d2
+Create Date: 2026-12-01 12:50:00.000000
+
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "size01a2b3c4"
+down_revision = "a3c9e1f0b7d2"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notice_updated_at"), ["updated_at"], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notice_updated_at"))
