@@ -49,21 +49,27 @@ class Visit:
     url: str
     queries: int
     size: int
+    loaded: int  # ORM rows loaded: few queries can still fetch a whole table
 
 
 @contextmanager
-def counting_queries(app: Flask) -> Iterator[list[str]]:
+def counting_queries(app: Flask) -> Iterator[tuple[list[str], list[object]]]:
     statements: list[str] = []
+    loaded: list[object] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    engine = db.engines[None] if hasattr(db, "engines") else db.engine
-    event.listen(engine, "before_cursor_execute", record)
+    def on_load(target, context):  # type: ignore[no-untyped-def]
+        loaded.append(target)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(db.Model, "load", on_load, propagate=True)
     try:
-        yield statements
+        yield statements, loaded
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(db.Model, "load", on_load)
 
 
 def _endpoint(app: Flask, url: str) -> str | None:
@@ -93,11 +99,11 @@ def crawl(app: Flask, client: FlaskClient, seeds: list[str]) -> dict[str, Visit]
         per_endpoint[endpoint] += 1
         # A fresh session per request, as a real request gets: nothing cached between pages.
         db.session.remove()
-        with counting_queries(app) as statements:
+        with counting_queries(app) as (statements, loaded):
             response = client.get(url)
         assert response.status_code in (200, 302), (url, response.status_code)
         body = response.get_data()
-        visit = Visit(url, len(statements), len(body))
+        visit = Visit(url, len(statements), len(body), len(loaded))
         if endpoint not in worst or visit.queries > worst[endpoint].queries:
             worst[endpoint] = visit
         if response.status_code == 200 and response.mimetype == "text/html":
@@ -167,3 +173,11 @@ def test_every_page_answers_with_a_bounded_number_of_queries_at_a_regions_size(a
         and visit.size > 2 * small[endpoint].size + 40_000
     ]
     assert heavy == [], "pages grow with the data:\n" + "\n".join(heavy)
+    loading = [
+        f"{endpoint}: {small[endpoint].loaded} → {visit.loaded} rows loaded ({visit.url})"
+        for endpoint, visit in sorted(region.items())
+        if endpoint in small
+        and endpoint not in SIZED_BY_DESIGN
+        and visit.loaded > 3 * small[endpoint].loaded + 300
+    ]
+    assert loading == [], "pages load rows in proportion to the data:\n" + "\n".join(loading)

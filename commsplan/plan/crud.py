@@ -31,6 +31,7 @@ from commsplan.plan.models import (
     System,
     Unit,
     UnitKind,
+    contact_stakeholder_group,
 )
 from commsplan.subscriptions.models import self_subscribed_ids
 
@@ -199,6 +200,14 @@ def list_stakeholder_groups(session: Session, *, retired: bool = False) -> Seque
         .options(selectinload(StakeholderGroup.needs))
     )
     return session.scalars(stmt.order_by(StakeholderGroup.position, StakeholderGroup.name)).all()
+
+
+def group_contact_counts(session: Session) -> dict[int, int]:
+    """Stakeholder group id → how many contacts it has, counted in the database."""
+    per_group = select(contact_stakeholder_group.c.group_id, func.count()).group_by(
+        contact_stakeholder_group.c.group_id
+    )
+    return dict(session.execute(per_group).tuples().all())
 
 
 def split_needs(text: str | None) -> list[str]:

@@ -253,6 +253,7 @@ def stakeholder_list():
     return render_template(
         "plan/stakeholders/list.html",
         groups=crud.list_stakeholder_groups(db.session),
+        contact_counts=crud.group_contact_counts(db.session),
         **_archive(crud.list_stakeholder_groups(db.session, retired=True)),
     )
 
