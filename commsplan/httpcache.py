@@ -93,6 +93,8 @@ def public_page(version_of: Callable[..., PublicVersion]) -> Callable[[F], F]:
             # Rendered without anything tied to this visitor (no CSRF token: it would
             # set a session cookie and end up in everyone's copy).
             g.shared_page = True
+            # The same version names the rendering a process may keep (notices' page cache).
+            g.public_etag = etag
             if not is_resource_modified(request.environ, etag=etag, last_modified=version.last_modified):
                 return _apply(Response(status=304), etag, version.last_modified)
             response = make_response(view(*args, **kwargs))

@@ -45,12 +45,18 @@ def init_app(app: Flask) -> None:
             db.session, notice, list(current_app.config["ACTIVITY_PUBLIC_GROUPS"])
         )
 
+    def public_wordings(notices: list[Any]) -> dict[int, str]:
+        return services.wordings_for_groups(
+            db.session, notices, list(current_app.config["ACTIVITY_PUBLIC_GROUPS"])
+        )
+
     def notice_activities(notice: Any) -> list[Any]:
         return services.activities_for_notice(db.session, notice)
 
     app.jinja_env.globals["public_wording"] = public_wording
     # The status page shows that wording: a changed activity is a new page version.
     register_source(app, services.last_activity_change)
+    app.jinja_env.globals["public_wordings"] = public_wordings
     app.jinja_env.globals["template_name"] = services.template_name
     app.jinja_env.globals["template_description"] = services.template_description
     app.jinja_env.globals["notice_activities"] = notice_activities

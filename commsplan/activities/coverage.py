@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from commsplan.activities import services
 from commsplan.activities.models import Activity, ActivityStatus
@@ -128,7 +128,11 @@ def coverage(session: Session, start: datetime, end: datetime, mail_channel: str
         assert notice.published_at is not None
         columns.append(Column("notice", notice.id, notice.title, notice.published_at, linked))
     candidates = session.scalars(
-        select(Activity).where(Activity.status == ActivityStatus.done).order_by(Activity.id).limit(1000)
+        select(Activity)
+        .options(selectinload(Activity.notices))
+        .where(Activity.status == ActivityStatus.done)
+        .order_by(Activity.id)
+        .limit(1000)
     )
     for activity in candidates:
         moment = services.due(activity) or activity.updated_at

@@ -83,15 +83,18 @@ class Attention:
 
 
 def _outages(session: Session, now: datetime, interval: int) -> list[OngoingOutage]:
+    ongoing = (Notice.kind == NoticeKind.outage, Notice.status == NoticeStatus.published)
+    # Only the ongoing outages' updates: every notice ever sent has a timeline.
     last = (
         select(NoticeUpdate.notice_id, func.max(NoticeUpdate.created_at).label("last"))
+        .where(NoticeUpdate.notice_id.in_(select(Notice.id).where(*ongoing)))
         .group_by(NoticeUpdate.notice_id)
         .subquery()
     )
     rows = session.execute(
         select(Notice, last.c.last)
         .outerjoin(last, last.c.notice_id == Notice.id)
-        .where(Notice.kind == NoticeKind.outage, Notice.status == NoticeStatus.published)
+        .where(*ongoing)
         .order_by(Notice.published_at)
         .limit(50)
     )

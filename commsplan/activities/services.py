@@ -616,12 +616,16 @@ def outages_awaiting_checklist(session: Session, limit: int = 50) -> list[Notice
 def group_wordings(session: Session, notice_id: int) -> list[GroupWording]:
     """The per-group core messages of the live activities linked to a notice, activity by
     activity in the activity's own order of its groups: the source notices mail uses."""
-    wordings = []
-    for activity in activities_by_notice(session, [notice_id], live=True).get(notice_id, []):
-        for g in activity.groups:
-            if g.core_message.strip():
-                wordings.append(GroupWording(g.group_id, g.group.name, g.core_message))
-    return wordings
+    return _wordings_of(activities_by_notice(session, [notice_id], live=True).get(notice_id, []))
+
+
+def _wordings_of(activities: list[Activity]) -> list[GroupWording]:
+    return [
+        GroupWording(g.group_id, g.group.name, g.core_message)
+        for activity in activities
+        for g in activity.groups
+        if g.core_message.strip()
+    ]
 
 
 def last_activity_change() -> Any:
@@ -633,6 +637,16 @@ def wording_for_groups(session: Session, notice: Notice, group_names: list[str])
     """The core message a linked activity holds for the first of ``group_names`` it has."""
     chosen = choose_by_names(group_wordings(session, notice.id), group_names)
     return chosen.text if chosen else None
+
+
+def wordings_for_groups(session: Session, notices: list[Notice], group_names: list[str]) -> dict[int, str]:
+    """``wording_for_groups`` for many notices in one round of queries: notice id → wording."""
+    found = {}
+    linked = activities_by_notice(session, [n.id for n in notices], live=True)
+    for notice_id, activities in linked.items():
+        if chosen := choose_by_names(_wordings_of(activities), group_names):
+            found[notice_id] = chosen.text
+    return found
 
 
 def wording_for_contact(session: Session, notice: Notice, contact: Contact) -> str | None:

@@ -132,6 +132,8 @@ class OutboxItem(db.Model):
     # The worker walks the unfinished rows in (priority, id) order. A partial index keeps
     # that walk proportional to the queue, not to every mail ever sent.
     __table_args__ = (
+        # The start page's "failed addresses" reads the failed rows of the last 30 days.
+        Index("ix_outbox_item_state_created_at", "state", "created_at"),
         Index(
             "ix_outbox_item_pending",
             "priority",

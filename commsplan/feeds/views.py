@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -16,9 +16,12 @@ from commsplan.auth.guard import may, public, role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.feeds import invitations, services
+from commsplan.feeds.forms import FeedContactSearchForm
 from commsplan.feeds.models import REGION_TARGET, FeedKind, FeedToken
 from commsplan.forms import ConfirmForm
+from commsplan.inputs import parse_id
 from commsplan.meetings.models import MeetingSeries
+from commsplan.plan.crud import ContactFilter, search_contacts
 from commsplan.plan.models import Contact
 from commsplan.redirects import local_path
 from commsplan.timeutil import local
@@ -135,20 +138,37 @@ def _safe_next(default: str) -> str:
 
 @bp.get("/")
 def subscriptions():
+    """The region's, every series' and one page of the contacts' feed links (searchable:
+    a region has thousands of contacts)."""
     session = db.session
+    search = FeedContactSearchForm(formdata=request.args)
+    valid = search.validate()
+    criteria = ContactFilter(text=(search.q.data or "") if valid else "", active=True)
+    page = search_contacts(
+        session,
+        criteria,
+        page=request.args.get("page", 1, type=parse_id),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     series = session.scalars(select(MeetingSeries).order_by(MeetingSeries.title)).all()
-    contacts = session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.name)).all()
     series_tokens = services.tokens_for(session, FeedKind.series, [s.id for s in series])
-    contact_tokens = services.tokens_for(session, FeedKind.contact, [c.id for c in contacts])
+    contact_tokens = services.tokens_for(session, FeedKind.contact, [c.id for c in page.items])
     region = services.ensure_token(session, FeedKind.region)
-    session.commit()
-    return render_template(
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    # Rendered before the commit that keeps links made on this view: a commit expires
+    # every row, and reading them again would cost a query per row.
+    html = render_template(
         "feeds/subscriptions.html",
         region=_links(FeedKind.region, REGION_TARGET, region),
         series=[(s, _links(FeedKind.series, s.id, series_tokens[s.id])) for s in series],
-        contacts=[(c, _links(FeedKind.contact, c.id, contact_tokens[c.id])) for c in contacts],
+        contacts=[(c, _links(FeedKind.contact, c.id, contact_tokens[c.id])) for c in page.items],
+        page=page,
+        search=search,
+        query=query,
         form=ConfirmForm(),
     )
+    session.commit()
+    return html, (200 if valid else 400)
 
 
 # --- managing tokens -------------------------------------------------------------------

@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Select, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, Select, delete, false, func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from commsplan.activities.models import Activity, ActivityGroup, activity_group_channel
 from commsplan.audience.models import AudienceRule
@@ -114,9 +114,11 @@ class Reference:
     link: Callable[[Any], Link | None] = lambda _item: None
     via: Column[Any] | None = None
     where: Callable[[], Sequence[Any]] = lambda: ()
+    # Loader options for what ``label`` and ``link`` read, so a list costs no query per row.
+    load: Callable[[], Sequence[Any]] = lambda: ()
 
     def items(self, target_id: int) -> Select[Any]:
-        stmt = select(self.item)
+        stmt = select(self.item).options(*self.load())
         if self.via is not None:
             stmt = stmt.join(self.column.table, self.via == self.item.id)
         return stmt.where(self.column == target_id, *self.where()).order_by(self.item.id)
@@ -177,6 +179,10 @@ def _subscription_label(subscription: Subscription) -> str:
     if subscription.service is not None:
         return f"{subscription.contact.name} – {subscription.service.name}"
     return subscription.contact.name
+
+
+def _subscription_load() -> Sequence[Any]:
+    return (selectinload(Subscription.contact), selectinload(Subscription.service))
 
 
 def _contact_token_where() -> Sequence[Any]:
@@ -325,6 +331,7 @@ REFERENCES: list[Reference] = [
         _l("Prenumerationer"),
         _subscription_label,
         lambda s: _service_link(s.service),
+        load=_subscription_load,
     ),
     Reference(
         Contact,
@@ -460,6 +467,7 @@ REFERENCES: list[Reference] = [
         _l("Prenumerationer på e-tjänsten"),
         _subscription_label,
         lambda s: _contact_link(s.contact),
+        load=_subscription_load,
     ),
     Reference(
         Service,
@@ -628,12 +636,47 @@ def _affected(session: Session, target: Any) -> list[Affected]:
 Roster = dict[int, dict[str, tuple[str, int]]]
 
 
-def _rosters(session: Session) -> Roster:
-    """Every series' participants (a series is small, and a region has a few)."""
+def _rosters(session: Session, series_ids: list[int] | None = None) -> Roster:
+    """The participants of every series, or of the series ``series_ids``."""
+    query = select(MeetingSeries).order_by(MeetingSeries.id)
+    if series_ids is not None:
+        query = query.where(MeetingSeries.id.in_(series_ids))
     return {
         series.id: {c.email.lower(): (c.name, c.id) for c in meetings.participants_of(session, series)}
-        for series in session.scalars(select(MeetingSeries).order_by(MeetingSeries.id))
+        for series in session.scalars(query)
     }
+
+
+def _series_reaching(target: Any) -> Select[Any] | None:
+    """The series whose participants removing ``target`` could change; None: any series.
+
+    A series reaches people directly, through a unit or through a group, so only removing
+    one of those can change who takes part; a group series may reach thousands of
+    contacts, which a confirmation page must not load for every series in the plan.
+    """
+    if isinstance(target, Contact):
+        direct = select(meeting_series_contact.c.series_id).where(
+            meeting_series_contact.c.contact_id == target.id
+        )
+        by_unit = select(meeting_series_unit.c.series_id).where(
+            meeting_series_unit.c.unit_id == target.unit_id
+        )
+        by_group = (
+            select(meeting_series_group.c.series_id)
+            .join(
+                contact_stakeholder_group,
+                contact_stakeholder_group.c.group_id == meeting_series_group.c.group_id,
+            )
+            .where(contact_stakeholder_group.c.contact_id == target.id)
+        )
+        return direct.union(by_unit, by_group)  # type: ignore[return-value]
+    if isinstance(target, Unit):
+        return select(meeting_series_unit.c.series_id).where(meeting_series_unit.c.unit_id == target.id)
+    if isinstance(target, StakeholderGroup):
+        return select(meeting_series_group.c.series_id).where(meeting_series_group.c.group_id == target.id)
+    if isinstance(target, MeetingSeries):
+        return None
+    return select(MeetingSeries.id).where(false())
 
 
 def _held_invitations(session: Session, series_id: int, emails: set[str], now: datetime) -> int:
@@ -694,11 +737,14 @@ def impact_of(session: Session, target: Any, now: datetime | None = None) -> Imp
     impact = Impact(target, _affected(session, target))
     if impact.blocked:
         return impact
-    before = _rosters(session)
+    # Read before the removal: it takes the links the selection follows with it.
+    reaching = _series_reaching(target)
+    series_ids = None if reaching is None else list(session.scalars(reaching))
+    before = _rosters(session, series_ids)
     savepoint = session.begin_nested()
     try:
         _apply(session, target, impact, now)
-        impact.meetings = _changes(session, before, _rosters(session), now)
+        impact.meetings = _changes(session, before, _rosters(session, series_ids), now)
     finally:
         savepoint.rollback()
     return impact

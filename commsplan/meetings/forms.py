@@ -8,7 +8,7 @@ from functools import cache
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
@@ -154,15 +154,14 @@ class SeriesForm(MeetingForm):
         _l("Påminnelse i kalendern"), choices=REMINDER_CHOICES, default="", validate_choice=False
     )
     registration_open = BooleanField(_l("Öppen anmälan (informationsmöte)"))
-    contacts = MultiCheckboxField(_l("Kontakter"), coerce=int)
+    # Addresses, not check boxes: a region has thousands of contacts to choose among.
+    contacts = TextAreaField(
+        _l("Enskilda kontakter (en e-postadress per rad)"), validators=[Length(max=20_000)]
+    )
     units = MultiCheckboxField(_l("Enheter (alla kontakter på enheten)"), coerce=int)
     groups = MultiCheckboxField(_l("Intressentgrupper (alla kontakter i gruppen)"), coerce=int)
 
     def load_choices(self, session: Session) -> None:
-        self.contacts.choices = [
-            (c.id, f"{c.name} ({c.email})")
-            for c in session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.name))
-        ]
         self.units.choices = [(u.id, u.name) for u in session.scalars(select(Unit).order_by(Unit.name))]
         self.groups.choices = [
             (g.id, g.name)
@@ -175,7 +174,7 @@ class SeriesForm(MeetingForm):
         """Show the stored rule in the simple choices when it is one of them."""
         self.kind.data = series.kind.value
         self.holiday_policy.data = series.holiday_policy.value
-        self.contacts.data = [c.id for c in series.contacts]
+        self.contacts.data = "\n".join(c.email for c in series.contacts)
         self.units.data = [u.id for u in series.units]
         self.groups.data = [g.id for g in series.groups]
         self.reminder_minutes.data = str(series.reminder_minutes or "")
@@ -243,7 +242,7 @@ class SeriesForm(MeetingForm):
             july_break=self.july_break.data,
             registration_open=self.registration_open.data,
             reminder_minutes=_reminder(self.reminder_minutes.data),
-            contacts=_load(session, Contact, self.contacts.data),
+            contacts=_contacts_by_address(session, self.contacts.data),
             units=_load(session, Unit, self.units.data),
             groups=_load(session, StakeholderGroup, self.groups.data),
         )
@@ -255,6 +254,24 @@ def _reminder(value: str | None) -> int | None:
     if not value.isdigit():
         raise MeetingError(str(_l("Välj en påminnelse i listan.")), "reminder_minutes")
     return int(value)
+
+
+def _contacts_by_address(session: Session, text: str | None) -> list[Contact]:
+    """The contacts whose addresses are listed (one per line, or separated by commas)."""
+    wanted = dict.fromkeys(part.strip().lower() for part in re.split(r"[\s,;]+", text or "") if part.strip())
+    if not wanted:
+        return []
+    found = {
+        c.email.lower(): c
+        for c in session.scalars(select(Contact).where(func.lower(Contact.email).in_(list(wanted))))
+    }
+    unknown = [address for address in wanted if address not in found]
+    if unknown:
+        raise MeetingError(
+            str(_l("Det finns ingen kontakt med adressen %(addresses)s.", addresses=", ".join(unknown[:5]))),
+            "contacts",
+        )
+    return [found[address] for address in wanted]
 
 
 def _load(session: Session, model: type, ids: list[int] | None) -> list:

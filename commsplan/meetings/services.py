@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from commsplan.delivery.models import MessageKind, OutboxItem, OutgoingMessage
 from commsplan.languages import DEFAULT_LANGUAGE, mail_language
@@ -550,8 +550,19 @@ def previous_occurrence(session: Session, occurrence: Occurrence) -> Occurrence 
 # --- participants ----------------------------------------------------------------------
 
 
-def participants_of(session: Session, series: MeetingSeries) -> list[Contact]:
-    """Active contacts invited directly, through their unit or through a stakeholder group."""
+def series_with_occurrences(session: Session, series_id: int) -> MeetingSeries | None:
+    """A series with its occurrences' agendas and sign-ups loaded: its page lists them all."""
+    return session.scalar(
+        select(MeetingSeries)
+        .where(MeetingSeries.id == series_id)
+        .options(
+            selectinload(MeetingSeries.occurrences).selectinload(Occurrence.registrations),
+            selectinload(MeetingSeries.occurrences).selectinload(Occurrence.agenda_items),
+        )
+    )
+
+
+def _participants(series: MeetingSeries) -> Select[tuple[Contact]]:
     direct = select(meeting_series_contact.c.contact_id).where(
         meeting_series_contact.c.series_id == series.id
     )
@@ -561,16 +572,26 @@ def participants_of(session: Session, series: MeetingSeries) -> list[Contact]:
         .join(meeting_series_group, meeting_series_group.c.group_id == contact_stakeholder_group.c.group_id)
         .where(meeting_series_group.c.series_id == series.id)
     )
-    return list(
-        session.scalars(
-            select(Contact)
-            .where(
-                Contact.active.is_(True),
-                or_(Contact.id.in_(direct), Contact.unit_id.in_(via_unit), Contact.id.in_(via_group)),
-            )
-            .order_by(Contact.name, Contact.id)
-        )
+    return select(Contact).where(
+        Contact.active.is_(True),
+        or_(Contact.id.in_(direct), Contact.unit_id.in_(via_unit), Contact.id.in_(via_group)),
     )
+
+
+def participants_of(session: Session, series: MeetingSeries) -> list[Contact]:
+    """Active contacts invited directly, through their unit or through a stakeholder group."""
+    return list(session.scalars(_participants(series).order_by(Contact.name, Contact.id)))
+
+
+def first_participants(session: Session, series: MeetingSeries, limit: int) -> tuple[list[Contact], int]:
+    """The first ``limit`` participants (with their units) and how many there are: a
+    series for a stakeholder group reaches thousands, which a page does not list."""
+    query = _participants(series)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    shown = session.scalars(
+        query.options(selectinload(Contact.unit)).order_by(Contact.name, Contact.id).limit(limit)
+    )
+    return list(shown), total
 
 
 def series_for_contact(session: Session, contact: Contact) -> list[MeetingSeries]:

@@ -171,14 +171,20 @@ def series_edit(series_id: int):
 
 @bp.get("/<int:series_id>")
 def series_detail(series_id: int):
-    series = _series_or_404(series_id)
+    series = services.series_with_occurrences(db.session, series_id)
+    if series is None:
+        abort(404)
     now = utcnow()
+    participants, participant_count = services.first_participants(
+        db.session, series, current_app.config["PAGE_SIZE"]
+    )
     return render_template(
         "meetings/series_detail.html",
         series=series,
         upcoming=services.upcoming(series, now),
         past=services.past(series, now),
-        participants=services.participants_of(db.session, series),
+        participants=participants,
+        participant_count=participant_count,
         skipped=services.skipped_dates(
             series, now.astimezone(STOCKHOLM).date(), now.astimezone(STOCKHOLM).date() + timedelta(days=366)
         ),

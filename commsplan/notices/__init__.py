@@ -13,6 +13,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("NOTICE_REMINDER_TIME", "09:00")
     app.config.setdefault("NOTICE_REMINDER_MINUTES", None)
     app.config.setdefault("STATUS_HISTORY_DAYS", 30)
+    # How long a process may serve its rendering of /status while no notice changed.
+    app.config.setdefault("STATUS_CACHE_SECONDS", 5)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.status_bp)
     app.jinja_env.filters.setdefault("markdown", views.markdown_filter)

@@ -104,7 +104,8 @@ class Notice(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Indexed: the status page's change marker reads the latest on every request.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
     services: Mapped[list[Service]] = relationship(secondary=notice_service, order_by="Service.position")
     systems: Mapped[list[System]] = relationship(secondary=notice_system, order_by="System.name")

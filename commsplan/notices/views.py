@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -38,6 +49,7 @@ from commsplan.notices.labels import (
 )
 from commsplan.notices.markup import render_markdown
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
+from commsplan.notices.pagecache import PageCache
 from commsplan.plan.models import Service, StakeholderGroup, System
 from commsplan.timeutil import STOCKHOLM, utcnow
 
@@ -451,8 +463,27 @@ def _public_version(**view_args: object) -> PublicVersion:
 @public
 @httpcache.public_page(_public_version)
 def status_page():
+    # Only the page every visitor without a log-in gets is shared (no name, no flashes, no
+    # CSRF token; see httpcache.public_page). Its version, read by the decorator in one
+    # query, says whether this process's last rendering of it is still the page.
+    version = g.get("public_etag") if g.get("shared_page") else None
+    cache = _status_cache()
+    key = str(get_locale())
+    if version is not None and (body := cache.get(key, version)) is not None:
+        return body
     overview = services.status_overview(db.session, history_days=current_app.config["STATUS_HISTORY_DAYS"])
-    return render_template("notices/status.html", overview=overview, now=utcnow())
+    body = render_template("notices/status.html", overview=overview, now=utcnow())
+    if version is not None:
+        cache.put(key, version, body)
+    return body
+
+
+def _status_cache() -> PageCache:
+    # One per app (not per module): tests build many apps in one process.
+    extensions = current_app.extensions
+    if "status_page_cache" not in extensions:
+        extensions["status_page_cache"] = PageCache(current_app.config["STATUS_CACHE_SECONDS"])
+    return extensions["status_page_cache"]
 
 
 @status_bp.get("/status/<uid>")

@@ -8,15 +8,15 @@ on the right field instead of an IntegrityError.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from commsplan.paging import Page, contains_text, paginate
 from commsplan.plan.models import (
     Channel,
     ChannelKind,
@@ -31,6 +31,7 @@ from commsplan.plan.models import (
     System,
     Unit,
     UnitKind,
+    contact_stakeholder_group,
 )
 from commsplan.subscriptions.models import self_subscribed_ids
 
@@ -46,50 +47,8 @@ class PlanDataError(Exception):
         self.field = field
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a longer list."""
-
-    items: Sequence[T]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
-    """Run ``stmt`` for one page; a page number past the end gives the last page."""
-    per_page = max(1, per_page)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=items, page=page, per_page=per_page, total=total)
-
-
 def _clean(value: str | None) -> str:
     return (value or "").strip()
-
-
-def _matches(text: str, *columns: Any) -> Any:
-    """Any column contains ``text``, ignoring case, with % and _ taken literally.
-
-    SQLite folds only ASCII case in LIKE, so "örjan" would miss "Örjan"; trying the
-    usual casings of the term covers Swedish names there (PostgreSQL needs none of it).
-    """
-    variants = dict.fromkeys([text, text.lower(), text.upper(), text.capitalize(), text.title()])
-    return or_(*(column.icontains(variant, autoescape=True) for column in columns for variant in variants))
 
 
 def _is_taken(session: Session, column: Any, value: str, model: type, current_id: int | None) -> bool:
@@ -148,6 +107,24 @@ def list_units(session: Session, kind: UnitKind | None = None) -> Sequence[Unit]
     if kind is not None:
         stmt = stmt.where(Unit.kind == kind)
     return session.scalars(stmt).all()
+
+
+def unit_counts(session: Session) -> dict[int, tuple[int, int]]:
+    """Unit id → (recipients, contacts), counted in the database: a unit of a large
+    administration has thousands of contacts, which a list page must not load."""
+    recipients = dict(
+        session.execute(select(Recipient.unit_id, func.count()).group_by(Recipient.unit_id)).all()
+    )
+    contacts = dict(
+        session.execute(
+            select(Contact.unit_id, func.count())
+            .where(Contact.unit_id.is_not(None))
+            .group_by(Contact.unit_id)
+        ).all()
+    )
+    return {
+        unit_id: (recipients.get(unit_id, 0), contacts.get(unit_id, 0)) for unit_id in recipients | contacts
+    }
 
 
 def save_unit(
@@ -225,6 +202,14 @@ def list_stakeholder_groups(session: Session, *, retired: bool = False) -> Seque
     return session.scalars(stmt.order_by(StakeholderGroup.position, StakeholderGroup.name)).all()
 
 
+def group_contact_counts(session: Session) -> dict[int, int]:
+    """Stakeholder group id → how many contacts it has, counted in the database."""
+    per_group = select(contact_stakeholder_group.c.group_id, func.count()).group_by(
+        contact_stakeholder_group.c.group_id
+    )
+    return dict(session.execute(per_group).tuples().all())
+
+
 def split_needs(text: str | None) -> list[str]:
     """One need per line; blank lines and list markers people paste in are dropped."""
     needs = []
@@ -293,7 +278,8 @@ def search_recipients(session: Session, filters: RecipientFilter) -> Sequence[Re
         stmt = stmt.where(Unit.kind == filters.unit_kind)
     text = _clean(filters.text)
     if text:
-        stmt = stmt.where(_matches(text, Unit.name, Recipient.role, Recipient.contact_route, Channel.name))
+        columns = (Unit.name, Recipient.role, Recipient.contact_route, Channel.name)
+        stmt = stmt.where(contains_text(text, *columns))
     return session.scalars(stmt).all()
 
 
@@ -351,7 +337,7 @@ def search_contacts(
     stmt = select(Contact).options(selectinload(Contact.unit), selectinload(Contact.groups))
     text = _clean(filters.text)
     if text:
-        stmt = stmt.where(_matches(text, Contact.name, Contact.email, Contact.role))
+        stmt = stmt.where(contains_text(text, Contact.name, Contact.email, Contact.role))
     if filters.unit_id is not None:
         stmt = stmt.where(Contact.unit_id == filters.unit_id)
     if filters.group_id is not None:

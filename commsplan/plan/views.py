@@ -133,7 +133,9 @@ def _archive(retired: Any) -> dict[str, Any]:
 
 @bp.get("/plan/units")
 def unit_list():
-    return render_template("plan/units/list.html", units=crud.list_units(db.session))
+    return render_template(
+        "plan/units/list.html", units=crud.list_units(db.session), counts=crud.unit_counts(db.session)
+    )
 
 
 @bp.get("/plan/units/<int:unit_id>")
@@ -251,6 +253,7 @@ def stakeholder_list():
     return render_template(
         "plan/stakeholders/list.html",
         groups=crud.list_stakeholder_groups(db.session),
+        contact_counts=crud.group_contact_counts(db.session),
         **_archive(crud.list_stakeholder_groups(db.session, retired=True)),
     )
 
@@ -258,7 +261,11 @@ def stakeholder_list():
 @bp.get("/plan/stakeholders/<int:group_id>")
 def stakeholder_detail(group_id: int):
     group = db.get_or_404(StakeholderGroup, group_id)
-    return render_template("plan/stakeholders/detail.html", group=group)
+    # The first page only: the rest are a click away in the (paged) contact list.
+    contacts = crud.search_contacts(
+        db.session, crud.ContactFilter(group_id=group.id), per_page=current_app.config["PAGE_SIZE"]
+    )
+    return render_template("plan/stakeholders/detail.html", group=group, contacts=contacts)
 
 
 def _save_group(form: StakeholderGroupForm, group: StakeholderGroup | None) -> StakeholderGroup:

@@ -4,7 +4,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, RadioField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import (
+    EmailField,
+    RadioField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from commsplan.forms import BaseForm
@@ -25,6 +33,15 @@ class SubscriptionForm(BaseForm):
         choices=[(f.value, label) for f, label in FREQUENCY_LABELS.items()],
         default=Frequency.immediate.value,
     )
+
+
+class SubscriptionSearchForm(BaseForm):
+    """The search of the subscriptions page: in the query string, no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Sök kontakt (namn eller e-post)"), validators=[Optional(), Length(max=200)])
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -26,6 +26,7 @@ from commsplan.auth.models import User
 from commsplan.delivery.services import Addressee, enqueue
 from commsplan.kinds import NoticeKind, Severity
 from commsplan.kinds.labels import KIND_LABELS
+from commsplan.paging import Page, contains_text, paginate
 from commsplan.plan.models import Contact, Recipient, Responsibility, Service, System
 from commsplan.subscriptions import mail
 from commsplan.subscriptions.models import (
@@ -125,7 +126,7 @@ def unsubscribed_addresses(session: Session, emails: Iterable[str]) -> set[str]:
     return wanted & found
 
 
-def list_subscriptions(session: Session, contact: Contact | None = None) -> list[Subscription]:
+def _subscriptions_query(contact: Contact | None) -> Any:
     query = (
         select(Subscription)
         .join(Contact)
@@ -134,6 +135,29 @@ def list_subscriptions(session: Session, contact: Contact | None = None) -> list
     )
     if contact is not None:
         query = query.where(Subscription.contact_id == contact.id)
+    return query
+
+
+def list_subscriptions(session: Session, contact: Contact | None = None) -> list[Subscription]:
+    return list(session.scalars(_subscriptions_query(contact)))
+
+
+def subscription_page(
+    session: Session, contact: Contact | None = None, *, text: str = "", page: int = 1, per_page: int = 50
+) -> Page[Subscription]:
+    """One page of the subscriptions, of one contact or of the contacts whose name or
+    address contains ``text``: a region has thousands."""
+    query = _subscriptions_query(contact)
+    if text.strip():
+        query = query.where(contains_text(text.strip(), Contact.name, Contact.email))
+    return paginate(session, query, page, per_page)
+
+
+def contact_choices(session: Session, text: str = "", limit: int = 50) -> list[Contact]:
+    """Active contacts to pick from, at most ``limit``: those matching ``text`` if given."""
+    query = select(Contact).where(Contact.active.is_(True)).order_by(Contact.name, Contact.id).limit(limit)
+    if text.strip():
+        query = query.where(contains_text(text.strip(), Contact.name, Contact.email))
     return list(session.scalars(query))
 
 

@@ -21,18 +21,21 @@ from commsplan.kinds.labels import KIND_LABELS
 from commsplan.plan.models import Contact, Service
 from commsplan.redirects import local_path
 from commsplan.subscriptions import services
-from commsplan.subscriptions.forms import PreferencesForm, RoleDigestForm, SubscribeForm, SubscriptionForm
+from commsplan.subscriptions.forms import (
+    PreferencesForm,
+    RoleDigestForm,
+    SubscribeForm,
+    SubscriptionForm,
+    SubscriptionSearchForm,
+)
 from commsplan.subscriptions.labels import FREQUENCY_LABELS
 from commsplan.subscriptions.models import Frequency, RoleRequest, Subscription
 
 bp = Blueprint("subscriptions", __name__)
 
 
-def _fill(form: SubscriptionForm) -> None:
-    form.contact.choices = [
-        (c.id, f"{c.name} <{c.email}>")
-        for c in db.session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.name))
-    ]
+def _fill(form: SubscriptionForm, contacts: list[Contact]) -> None:
+    form.contact.choices = [(c.id, f"{c.name} <{c.email}>") for c in contacts]
     targets = [
         (f"kind:{kind.value}", _("Alla meddelanden av typen %(kind)s", kind=label))
         for kind, label in KIND_LABELS.items()
@@ -46,16 +49,31 @@ def _fill(form: SubscriptionForm) -> None:
     form.target.choices = targets
 
 
+def _contact_choices(contact: Contact | None, text: str) -> list[Contact]:
+    """The contacts the form offers: the one posted or asked for, else one page of the
+    active contacts matching the search (never all of a region's)."""
+    if request.method == "POST":
+        posted = db.session.get(Contact, request.form.get("contact", type=parse_id) or 0)
+        return [posted] if posted is not None and posted.active else []
+    if contact is not None:
+        return [contact]
+    return services.contact_choices(db.session, text, limit=current_app.config["PAGE_SIZE"])
+
+
 @bp.route("/subscriptions", methods=["GET", "POST"])
 @readable
 def subscription_list():
-    """All subscriptions, or one contact's (``?contact=<id>``, linked from contact pages)."""
-    form = SubscriptionForm()
-    _fill(form)
+    """All subscriptions, or one contact's (``?contact=<id>``, linked from contact pages),
+    a page at a time and searchable by the contact's name or address (``?q=``)."""
+    search = SubscriptionSearchForm(formdata=request.args)
+    valid = search.validate()
+    text = (search.q.data or "") if valid else ""
     contact_id = request.args.get("contact", type=parse_id)
     contact = db.session.get(Contact, contact_id) if contact_id else None
     if contact_id and contact is None:
         abort(404)
+    form = SubscriptionForm()
+    _fill(form, _contact_choices(contact, text))
     if request.method == "GET" and contact is not None:
         form.contact.data = contact.id
     if form.validate_on_submit():
@@ -74,10 +92,19 @@ def subscription_list():
             db.session.commit()
             flash(_("Prenumerationen är sparad."), "success")
             return redirect(url_for("subscriptions.subscription_list", contact=contact_id))
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" or not valid else 200
+    page = services.subscription_page(
+        db.session,
+        contact,
+        text=text,
+        page=request.args.get("page", 1, type=parse_id),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     return render_template(
         "subscriptions/list.html",
-        subscriptions=services.list_subscriptions(db.session, contact),
+        page=page,
+        search=search,
+        query={key: value for key, value in request.args.items() if key != "page" and value},
         describe=services.describe,
         frequency_labels=FREQUENCY_LABELS,
         contact=contact,

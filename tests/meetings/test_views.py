@@ -75,11 +75,13 @@ def test_coordinator_creates_a_quarterly_series_with_participants(client, auth, 
     session.commit()
 
     form_page = client.get("/meetings/new").get_data(as_text=True)
-    assert "<legend>Hur ofta</legend>" in form_page and "Direkt Deltagare" in form_page
+    assert "<legend>Hur ofta</legend>" in form_page and "Enskilda kontakter" in form_page
 
+    unknown = client.post("/meetings/new", data=_form(contacts="okand@example.org"))
+    assert unknown.status_code == 400 and "okand@example.org" in unknown.get_data(as_text=True)
     response = client.post(
         "/meetings/new",
-        data=_form(contacts=[str(direct.id)], units=[str(unit.id)], groups=[str(group.id)]),
+        data=_form(contacts=direct.email.upper(), units=[str(unit.id)], groups=[str(group.id)]),
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     series = session.scalar(select(MeetingSeries))

@@ -1,0 +1,59 @@
+"""Lists that grow with the region are shown a page at a time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a longer list."""
+
+    items: Sequence[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
+    """Run ``stmt`` for one page; a page number past the end gives the last page."""
+    per_page = max(1, per_page)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def contains_text(text: str, *columns: Any) -> Any:
+    """Any column contains ``text``, ignoring case, with % and _ taken literally.
+
+    SQLite folds only ASCII case in LIKE, so "örjan" would miss "Örjan"; trying the
+    usual casings of the term covers Swedish names there (PostgreSQL needs none of it).
+    An ASCII term needs one comparison per column: a search over a region's contacts
+    runs these on every row.
+    """
+    if text.isascii():
+        return or_(*(column.icontains(text, autoescape=True) for column in columns))
+    variants = dict.fromkeys([text, text.lower(), text.upper(), text.capitalize(), text.title()])
+    return or_(*(column.icontains(variant, autoescape=True) for column in columns for variant in variants))
