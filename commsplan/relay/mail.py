@@ -242,7 +242,8 @@ def parse_mail(raw: bytes) -> ReceivedMail:
 
 def looks_like_mail(text: str) -> bool:
     """Whether pasted text is a raw RFC 822 message (headers, a blank line, a body)."""
-    head = text.lstrip().split("\n\n", 1)[0].split("\n")
+    # A browser sends a textarea's line breaks as CRLF.
+    head = text.replace("\r\n", "\n").lstrip().split("\n\n", 1)[0].split("\n")
     return (
         bool(head)
         and all(re.match(r"^[A-Za-z0-9-]+:|^[ \t]", line) for line in head if line.strip())

@@ -57,3 +57,10 @@ def test_delivery_report_names_failed_recipient_and_returned_message_id():
 def test_pasted_raw_mail_is_recognised_and_plain_text_is_not():
     assert looks_like_mail(mails.outage().decode("ascii"))
     assert not looks_like_mail("Driftstörning i Journalen\nDet fungerar inte.")
+
+
+def test_a_mail_pasted_in_a_browser_is_recognised_with_its_crlf_line_breaks():
+    # A textarea's line breaks reach the server as CRLF.
+    pasted = "Subject: Planerat underhåll av Webbtidbok\r\n\r\nTisdag 3 december kl. 19.00–23.00."
+    assert looks_like_mail(pasted)
+    assert parse_mail(pasted.replace("\r\n", "\n").encode()).subject == "Planerat underhåll av Webbtidbok"
