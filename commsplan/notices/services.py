@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -697,33 +697,50 @@ def status_overview(session: Session, now: datetime | None = None, history_days:
     return StatusOverview(outages, windows, releases, history, by_service)
 
 
-def public_version(
-    session: Session, now: datetime, history_days: int, extra: Sequence[ColumnElement[Any]] = ()
-) -> PublicVersion:
-    """What the public pages (status page, its feed, public notices) show depends on, in
-    one query: notices change through ``updated_at``; windows start and end, and closed
-    notices leave the history, as time passes; service names have no timestamp."""
+_VERSION_NOW = bindparam("now", type_=Notice.ends_at.type)
+_VERSION_HORIZON = bindparam("horizon", type_=Notice.closed_at.type)
+
+
+def public_version_statement(extra: Sequence[ColumnElement[Any]] = ()) -> Select[Any]:
+    """The one query ``public_version`` runs, built once per app and reused: building and
+    cache-keying it cost more than running it, on the page everyone opens in an outage."""
     visible = and_(Notice.status != NoticeStatus.draft, Notice.published_at.is_not(None))
     open_window = and_(Notice.kind == NoticeKind.service_window, Notice.status == NoticeStatus.published)
     finished = and_(visible, Notice.status.in_([NoticeStatus.closed, NoticeStatus.cancelled]))
-    horizon = now - timedelta(days=history_days)
 
     def scalar(expression: Any, *where: Any) -> Any:
         return select(expression).where(*where).scalar_subquery()
 
+    return select(
+        scalar(func.max(Notice.updated_at), visible),
+        scalar(func.count(Notice.id), visible),
+        scalar(func.max(Notice.ends_at), open_window, Notice.ends_at <= _VERSION_NOW),
+        scalar(func.max(Notice.starts_at), open_window, Notice.starts_at <= _VERSION_NOW),
+        scalar(func.max(Notice.closed_at), finished, Notice.closed_at < _VERSION_HORIZON),
+        scalar(
+            func.aggregate_strings(Service.name + "/" + cast(Service.position, String), "|"),
+            Service.in_use(),
+        ),
+        *extra,
+    )
+
+
+def public_version(
+    session: Session,
+    now: datetime,
+    history_days: int,
+    extra: Sequence[ColumnElement[Any]] = (),
+    *,
+    statement: Select[Any] | None = None,
+) -> PublicVersion:
+    """What the public pages (status page, its feed, public notices) show depends on, in
+    one query: notices change through ``updated_at``; windows start and end, and closed
+    notices leave the history, as time passes; service names have no timestamp.
+    ``statement``: ``public_version_statement(extra)`` built beforehand."""
+    statement = statement if statement is not None else public_version_statement(extra)
+    horizon = now - timedelta(days=history_days)
     changed, count, ended, started, left_history, service_names, *rest = session.execute(
-        select(
-            scalar(func.max(Notice.updated_at), visible),
-            scalar(func.count(Notice.id), visible),
-            scalar(func.max(Notice.ends_at), open_window, Notice.ends_at <= now),
-            scalar(func.max(Notice.starts_at), open_window, Notice.starts_at <= now),
-            scalar(func.max(Notice.closed_at), finished, Notice.closed_at < horizon),
-            scalar(
-                func.aggregate_strings(Service.name + "/" + cast(Service.position, String), "|"),
-                Service.in_use(),
-            ),
-            *extra,
-        )
+        statement, {"now": now, "horizon": horizon}
     ).one()
     left_at = left_history + timedelta(days=history_days) if left_history is not None else None
     values = (changed, count, ended, started, left_history, service_names, *rest)

@@ -454,8 +454,14 @@ def reschedule_notice(notice_id: int):
 
 
 def _public_version(**view_args: object) -> PublicVersion:
+    extensions = current_app.extensions
+    if "public_version_statement" not in extensions:  # per app: the sources are the app's
+        extensions["public_version_statement"] = services.public_version_statement(httpcache.extra_sources())
     return services.public_version(
-        db.session, utcnow(), int(current_app.config["STATUS_HISTORY_DAYS"]), httpcache.extra_sources()
+        db.session,
+        utcnow(),
+        int(current_app.config["STATUS_HISTORY_DAYS"]),
+        statement=extensions["public_version_statement"],
     )
 
 
