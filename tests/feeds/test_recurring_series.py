@@ -23,6 +23,7 @@ from commsplan.feeds import invitations, services
 from commsplan.meetings import services as meetings
 from commsplan.meetings.models import MeetingSeries
 from tests import factories
+from tests.swedish import moment as swedish_moment
 
 
 @pytest.fixture
@@ -245,27 +246,11 @@ def test_the_organiser_is_the_functional_mailbox_sent_by_the_from_address(sessio
     assert len(calendar.walk("VEVENT")) == 2
 
 
-_SV_MONTHS = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-
-
 def _moment(value: datetime, language: str) -> str:
     """A date and start as a reader writes it, spelt out here, not by the code under test."""
     local = value.astimezone(ZoneInfo("Europe/Stockholm"))
     if language == "sv":
-        return f"{local.day} {_SV_MONTHS[local.month - 1]} kl. {local:%H.%M}"
+        return swedish_moment(value)
     return f"{local.day} {local:%B} at {local:%H:%M}"
 
 

@@ -16,7 +16,7 @@ from commsplan.meetings import notify, services
 from commsplan.meetings.models import Registration
 from commsplan.meetings.services import SeriesData
 from commsplan.timeutil import utcnow
-from tests import factories
+from tests import factories, swedish
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -201,28 +201,6 @@ def test_series_change_mails_registrants_of_changed_occurrences_only(app, client
     assert "Stora salen" in mail.get_body(("plain",)).get_content()
 
 
-_SV_MONTHS = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-
-
-def _swedish_moment(value) -> str:  # type: ignore[no-untyped-def]
-    """ "3 mars kl. 13.00", written out here rather than by the code under test."""
-    local = value.astimezone(STOCKHOLM)
-    return f"{local.day} {_SV_MONTHS[local.month - 1]} kl. {local:%H.%M}"
-
-
 def _invitation(mail):
     """The iMIP part: method from the content type, and the parsed calendar."""
     [part] = [p for p in mail.iter_attachments() if p.get_filename() == "mote.ics"]
@@ -278,8 +256,8 @@ def test_registrants_calendars_follow_moves_and_cancellations(app, client, auth,
         assert calendar.vevent.dtstart.value.astimezone(STOCKHOLM).date() == day
         # The mail says which date moved from what to what.
         session.refresh(occ)
-        new_start = f"{day.day} {_SV_MONTHS[day.month - 1]} kl. 10.00"
-        moved = f"Mötet {_swedish_moment(old_start)} är flyttat till {new_start}."
+        new_start = f"{day.day} {swedish.MONTHS[day.month - 1]} kl. 10.00"
+        moved = f"Mötet {swedish.moment(old_start)} är flyttat till {new_start}."
         assert moved in mail.get_body(("plain",)).get_content()
         assert moved in mail.get_body(("html",)).get_content()
         assert f"Tid: {notify.when(occ)}" in mail.get_body(("plain",)).get_content()

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from commsplan.kinds import NoticeKind
 from commsplan.relay.understanding import Understanding, understand
 from commsplan.timeutil import STOCKHOLM
+from tests import swedish
 
 RECEIVED = datetime(2024, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -360,22 +361,6 @@ def test_whole_national_mails(subject, body, kind, starts_at, ends_at, services)
     )
 
 
-MONTH_NAMES = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     day=st.dates(min_value=datetime(1971, 1, 1).date(), max_value=datetime(2198, 12, 31).date()),
@@ -390,7 +375,7 @@ def test_a_written_window_reads_back(day, first: int, length: int, minute: int, 
     if iso:
         text = f"{day.isoformat()} {first:02d}:{minute:02d} - {last:02d}:{minute:02d}"
     else:
-        written_day = f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+        written_day = f"{day.day} {swedish.MONTHS[day.month - 1]} {day.year}"
         text = f"Tisdag {written_day} kl. {first:02d}.{minute:02d}–{last:02d}.{minute:02d}"
     found = understand("Servicefönster", text, received_at=RECEIVED)
     start = datetime.combine(day, time(first, minute), tzinfo=STOCKHOLM)
