@@ -3,19 +3,14 @@ the data, runs the data migrations on it, and leaves a schema `flask db check` a
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
 from flask_migrate import upgrade
-from sqlalchemy import column, create_engine, insert, select, table, text
+from sqlalchemy import column, insert, select, table
 
 from commsplan import create_app
 from commsplan.extensions import db
 from commsplan.meetings.models import Registration
 from commsplan.notices.models import Notice
 from commsplan.plan.models import Contact, Responsibility
-from tests.conftest import POSTGRES_URL
 
 # The previous release: the head before the last five revisions (public pages).
 PREVIOUS_RELEASE = "u7c4e1a0b9d2"
@@ -135,22 +130,6 @@ OLD_DATA: list[tuple[str, dict[str, object]]] = [
         },
     ),
 ]
-
-
-@pytest.fixture
-def empty_database_url(tmp_path) -> Iterator[str]:
-    if not POSTGRES_URL:
-        yield f"sqlite:///{tmp_path / 'upgrade.db'}"
-        return
-    schema = f"upgrade_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def test_upgrade_from_the_previous_release_keeps_the_data(empty_database_url, tmp_path, monkeypatch):
