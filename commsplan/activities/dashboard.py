@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.activities import services
 from commsplan.activities.models import Activity, ActivityStatus
-from commsplan.delivery.models import DeliveryState, OutboxItem
+from commsplan.delivery.models import FAILED_PREDICATE, OutboxItem
 from commsplan.meetings.models import Occurrence, OccurrenceStatus, Registration
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, NoticeUpdate
 from commsplan.timeutil import STOCKHOLM
@@ -170,7 +170,8 @@ def _drafts_without_activity(session: Session) -> list[Notice]:
 def _failed_addresses(session: Session, now: datetime, days: int = 30) -> list[FailedAddress]:
     rows = session.execute(
         select(OutboxItem.to_address, func.count(), func.max(OutboxItem.id))
-        .where(OutboxItem.state == DeliveryState.failed, OutboxItem.created_at >= now - timedelta(days=days))
+        # Verbatim: the partial index's predicate (SQLite matches it only as written).
+        .where(text(FAILED_PREDICATE), OutboxItem.created_at >= now - timedelta(days=days))
         .group_by(OutboxItem.to_address)
         .order_by(func.max(OutboxItem.id).desc())
         .limit(20)
