@@ -206,7 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="recipients (default 10000)")
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs during the fan-out (default 5)")
-    parser.add_argument("--connections", type=int, default=2, help="DELIVERY_CONNECTIONS (default 2)")
+    parser.add_argument(
+        "--connections", type=int, default=4, help="DELIVERY_CONNECTIONS (default 4, as the app)"
+    )
     parser.add_argument("--batch-size", type=int, default=50, help="DELIVERY_BATCH_SIZE (default 50)")
     parser.add_argument("--lease", type=float, default=3.0, help="DELIVERY_LEASE_SECONDS (default 3)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the rest")

@@ -15,7 +15,8 @@ for a second, smaller N (``--compare-n``, default N/4):
 * **peak memory** of that worker (``getrusage`` max RSS, and how much it grew while
   draining);
 * **raw limit**: the same number of connections pushing N identical pre-built messages
-  with the same SMTP code, no database and no rendering, and the ratio of the two.
+  with the same SMTP code (``SmtpPipe``, one thread), no database and no rendering, and
+  the ratio of the two.
 
 The sink is Postfix's ``smtp-sink`` (aiosmtpd tops out near 200 messages/s and would
 measure itself). Install it with ``apt-get install -y postfix`` (Debian puts it in
@@ -42,12 +43,12 @@ import json
 import multiprocessing
 import os
 import resource
+import selectors
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,8 @@ from commsplan import create_app  # noqa: E402
 from commsplan.delivery.mime import MessageTemplate, Recipient  # noqa: E402
 from commsplan.delivery.models import DeliveryState, OutboxItem, OutgoingMessage  # noqa: E402
 from commsplan.delivery.services import Addressee, enqueue  # noqa: E402
-from commsplan.delivery.worker import DEFAULTS, Deliverer, DeliverySettings, SmtpConnection  # noqa: E402
+from commsplan.delivery.smtp import Phase, SmtpPipe  # noqa: E402
+from commsplan.delivery.worker import DEFAULTS, Deliverer, DeliverySettings  # noqa: E402
 from commsplan.extensions import db  # noqa: E402
 from commsplan.plan.models import Contact  # noqa: E402
 
@@ -258,30 +260,40 @@ def raw_limit(settings: DeliverySettings, n: int) -> tuple[float, float]:
             {"name": "Åsa Öberg 0", "notice_url": f"{BASE_URL}/n", "unsubscribe_url": f"{BASE_URL}/u"},
         )
     )
-    per_connection = [
-        n // settings.connections + (i < n % settings.connections) for i in range(settings.connections)
-    ]
-    barrier = threading.Barrier(settings.connections + 1)
-    finished: list[float] = []
-
-    def push(count: int) -> None:
-        connection = SmtpConnection(settings)
-        connection.send(template.envelope_from, "warmup@example.org", data)  # connect outside the clock
-        barrier.wait()
-        for i in range(count):
-            connection.send(template.envelope_from, f"kontakt{i}@example.org", data)
-        finished.append(time.monotonic())
-        connection.close()
-
-    threads = [threading.Thread(target=push, args=(count,)) for count in per_connection]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
+    selector = selectors.DefaultSelector()
+    pipes = [SmtpPipe(settings, selector) for _ in range(settings.connections)]
+    for pipe in pipes:  # connect outside the clock
+        pipe.start(template.envelope_from, "warmup@example.org", data, None)
+    warm = 0
+    while warm < len(pipes):
+        for key, _mask in selector.select(1.0):
+            key.data.on_readable()
+            if key.data.phase is Phase.ready:
+                key.data.send_body()
+        warm = sum(pipe.phase is Phase.idle for pipe in pipes)
     started = time.monotonic()
     cpu = cpu_seconds()
-    for thread in threads:
-        thread.join()
-    return n / (max(finished) - started), cpu_seconds() - cpu
+    sent = started_count = 0
+    while sent < n:
+        for pipe in pipes:
+            if pipe.free and started_count < n:
+                pipe.start(template.envelope_from, f"kontakt{started_count}@example.org", data, started_count)
+                started_count += 1
+            elif pipe.phase is Phase.ready:
+                pipe.send_body()
+        for key, _mask in selector.select(1.0):
+            for event in key.data.on_readable():
+                if event.kind != "accepted":
+                    raise SystemExit(f"raw send failed: {event}")
+                sent += 1
+            if key.data.phase is Phase.ready:
+                key.data.send_body()
+    seconds = time.monotonic() - started
+    cpu = cpu_seconds() - cpu
+    for pipe in pipes:
+        pipe.close()
+    selector.close()
+    return n / seconds, cpu
 
 
 def run_once(n: int, args: argparse.Namespace, port: int, workdir: Path) -> dict[str, float]:
@@ -357,7 +369,7 @@ def main() -> None:
         "--connections",
         type=int,
         default=DEFAULTS["DELIVERY_CONNECTIONS"],
-        help=f"SMTP connections / sender threads (default {DEFAULTS['DELIVERY_CONNECTIONS']}, as the app)",
+        help=f"SMTP connections (default {DEFAULTS['DELIVERY_CONNECTIONS']}, as the app)",
     )
     parser.add_argument(
         "--batch-size",

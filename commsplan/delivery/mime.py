@@ -165,6 +165,8 @@ def address_header(name: str, address: str, header: str = "To") -> bytes:
 
 def _body_value(value: str) -> str:
     # Bodies are CRLF-terminated lines; a bare CR or LF inside a value would corrupt them.
+    if value.isprintable():  # no line break of any kind: the common case, and cheap
+        return value
     return "\r\n".join(value.splitlines())
 
 
