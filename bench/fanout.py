@@ -252,7 +252,7 @@ def raw_limit(settings: DeliverySettings, n: int) -> tuple[float, float]:
         text_body=TEXT_BODY,
         html_body=HTML_BODY,
     )
-    data = template.render(
+    data = template.render_wire(
         Recipient(
             "kontakt0@example.org",
             "Åsa Öberg 0",

@@ -35,6 +35,10 @@ WRAP_AT = 800
 _MARKER = re.compile(rb"%%(h:)?([A-Za-z0-9_]+)%%")
 _TEXT_MARKER = re.compile(r"%%([A-Za-z0-9_]+)%%")
 _ENVELOPE_ADDRESS = re.compile(r"^[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+$")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+_DOT_AFTER_LINE_BREAK = re.compile(rb"\n\.")
+# email.utils.formataddr quotes a display name with one of these (its ``specialsre``).
+_NEEDS_QUOTES = re.compile(r'[][\\()<>@,:;".]')
 _HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}$")
 # Headers the sender owns; a message cannot override them through ``headers``.
 RESERVED_HEADERS = frozenset(
@@ -82,6 +86,15 @@ def bulk_lines(envelope_from: str) -> bytes:
         b"List-Id: "
         + fold_header("List-Id", f"Kommunikationsplan 1177 <commsplan.{domain}>").split(b": ", 1)[1]
     )
+
+
+def dot_stuffed(data: bytes) -> bytes:
+    """A mail as SMTP's DATA carries it, with its final dot (RFC 5321 §4.5.2 transparency)."""
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    if data.startswith(b".") or _DOT_AFTER_LINE_BREAK.search(data):  # faster than ``b"\n." in data``
+        data = _LEADING_DOT.sub(b"..", data)
+    return data + b".\r\n"
 
 
 def single_line(value: str) -> str:
@@ -149,6 +162,8 @@ def address_header(name: str, address: str, header: str = "To") -> bytes:
     if not display:
         return f"{header}: {address}\r\n".encode("ascii")
     if display.isascii():
+        if not _NEEDS_QUOTES.search(display):  # what formataddr would write, without its cost
+            return f"{header}: {display} <{address}>\r\n".encode("ascii")
         return f"{header}: {formataddr((display, address))}\r\n".encode("ascii")
     raw = display.encode("utf-8")
     if len(raw) <= 45:
@@ -282,6 +297,7 @@ class MessageTemplate:
     body_max_line: int
     boundary: bytes
     fast: bool  # False: every recipient gets a full build
+    transparent: bool  # no line of the body starts with a dot and it ends in CRLF
 
     @classmethod
     def build(
@@ -342,6 +358,7 @@ class MessageTemplate:
             body_max_line=body_max_line,
             boundary=boundary,
             fast=body_max_line <= MAX_LINE,
+            transparent=body.endswith(b"\r\n") and not (body.startswith(b".") or b"\n." in body),
         )
 
     # -- per recipient -------------------------------------------------------------
@@ -375,10 +392,23 @@ class MessageTemplate:
 
     def render(self, recipient: Recipient) -> bytes:
         """The complete mail for one recipient, CRLF line endings."""
+        return self._render(recipient)[0]
+
+    def render_wire(self, recipient: Recipient) -> bytes:
+        """``render`` as SMTP's DATA carries it: dot-stuffed (RFC 5321 §4.5.2) and ending
+        in the final dot. Looking for lines that start with a dot costs more than
+        rendering a large mail, so only the substituted values are looked at when the
+        template itself has none."""
+        data, transparent = self._render(recipient)
+        return data + b".\r\n" if transparent else dot_stuffed(data)
+
+    def _render(self, recipient: Recipient) -> tuple[bytes, bool]:
+        """The mail, and whether it is known to have no line starting with a dot."""
         values = recipient.personalisation
         if not self.fast:
-            return self.render_full(recipient)
+            return self.render_full(recipient), False
         body = self.body
+        transparent = self.transparent
         if self.body_has_markers:
             text_values: dict[str, bytes] = {}
             html_values: dict[str, bytes] = {}
@@ -390,15 +420,18 @@ class MessageTemplate:
                     text = str(values.get(key, ""))
                     value = (html.escape(text) if escape else _body_value(text)).encode("utf-8")
                     if self.boundary and self.boundary in value:
-                        return self.render_full(recipient)
+                        return self.render_full(recipient), False
+                    if value[:1] == b"." or b"\n." in value:
+                        transparent = False
                     cache[key] = value
                 parts.append(value)
                 parts.append(literal)
             body = b"".join(parts)
             grown = sum(map(len, text_values.values())) + sum(map(len, html_values.values()))
             if self.body_max_line + grown > MAX_LINE and max(map(len, body.split(b"\r\n"))) > MAX_LINE:
-                return self.render_full(recipient)
-        return self._recipient_headers(recipient, values) + self.mime_lines + b"\r\n" + body
+                return self.render_full(recipient), False
+        # Header lines start with a name or, folded, with white space: never with a dot.
+        return self._recipient_headers(recipient, values) + self.mime_lines + b"\r\n" + body, transparent
 
     def render_full(self, recipient: Recipient) -> bytes:
         """Build the recipient's mail from scratch; the email package picks encodings."""

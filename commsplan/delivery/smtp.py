@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import re
 import selectors
 import smtplib
 import socket
@@ -34,8 +33,6 @@ from typing import Any, Protocol
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets; smtplib allows 8192.
 _MAXLINE = smtplib._MAXLINE
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-_DOT_AFTER_LINE_BREAK = re.compile(rb"\n\.")
 TIMEOUT_ERROR = "Tidsgränsen gick ut mot e-postservern."
 
 
@@ -91,15 +88,6 @@ def open_smtp(settings: SmtpSettings) -> smtplib.SMTP:
                 smtp.close()
         raise ConnectFailed(describe(exc)) from exc
     return smtp
-
-
-def dot_stuffed(data: bytes) -> bytes:
-    """The DATA body with its final dot (RFC 5321 §4.5.2 transparency)."""
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    if data.startswith(b".") or _DOT_AFTER_LINE_BREAK.search(data):  # faster than ``b"\n." in data``
-        data = _LEADING_DOT.sub(b"..", data)
-    return data + b".\r\n"
 
 
 class Phase(enum.Enum):
@@ -199,6 +187,9 @@ class SmtpPipe:
     def start(self, envelope_from: str, to: str, data: bytes, job: Any) -> None:
         """Begin a mail; opens the connection first if needed (``ConnectFailed``).
 
+        ``data`` is the mail as DATA carries it, dot-stuffed and ending in the final dot
+        (``MessageTemplate.render_wire``, ``mime.dot_stuffed``).
+
         Raises ``OSError`` if the commands cannot be written (the connection is closed).
         """
         if self.phase is Phase.closed:
@@ -221,7 +212,7 @@ class SmtpPipe:
         assert self.phase is Phase.ready
         self.phase = Phase.body
         self._expected = ["body"]
-        self._write(dot_stuffed(self._data))
+        self._write(self._data)
         self._data = b""
 
     def _write(self, payload: bytes) -> None:

@@ -443,6 +443,7 @@ class Deliverer:
         pipes = [SmtpPipe(settings, selector) for _ in range(settings.connections)]
         owes = dict.fromkeys(pipes, False)  # its last accepted mail is not recorded yet
         slots: list[tuple[float, bool] | None] = [None] * len(pipes)  # rate limits: see _slot_open
+        paced = bool(self._worker_pacer.interval or any(p.interval for p in self._connection_pacers))
         recorder = _SentRecorder(self.engine, self.name)
         busy, check_deadlines_at = False, 0.0
         try:
@@ -476,15 +477,16 @@ class Deliverer:
                             heapq.heappush(
                                 ready, (claimed.priority, claimed.id, claimed, templates[claimed.message_id])
                             )
-                    for index, pipe in enumerate(pipes):
-                        while pipe.free and ready and unreachable is None and not stop.is_set():
-                            if not self._slot_open(slots, index, now):
-                                break
-                            item, template = heapq.heappop(ready)[2:]
-                            unreachable = self._start(pipe, item, template, pending, budget)
+                    if ready and not halted:
+                        for index, pipe in enumerate(pipes):
+                            while pipe.free and ready and unreachable is None:
+                                if paced and not self._slot_open(slots, index, now):
+                                    break
+                                item, template = heapq.heappop(ready)[2:]
+                                unreachable = self._start(pipe, item, template, pending, budget)
                     if accepted and (
                         any(owes[pipe] and pipe.phase is Phase.ready for pipe in pipes)
-                        or not any(pipe.busy for pipe in pipes)
+                        or not busy
                         or now - accepted_since > RECORD_WITHIN
                     ):
                         # Before the final dot of a connection whose last mail is not
@@ -575,7 +577,7 @@ class Deliverer:
             self._release(pending, item)  # waited too long: hand it back rather than leave it to the lease
         else:
             try:
-                data = template.render(
+                data = template.render_wire(
                     Recipient(item.to_address, item.to_name, item.message_id_header, item.personalisation)
                 )
             except Exception as exc:  # a broken message must not stop the others

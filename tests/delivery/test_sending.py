@@ -182,6 +182,24 @@ def test_lines_starting_with_a_dot_arrive_intact(put, drain, outbox):
     assert ".punkt</p>" in mail.get_body(("html",)).get_content()
 
 
+def test_personalised_values_that_start_lines_with_a_dot_arrive_intact(put, drain, outbox):
+    # The template has no line starting with a dot; only the values bring them.
+    lines = "Hej\n%%name%%\n%%note%%\n"
+    values = {"name": ".Åsa", "note": "rad ett\n.rad två\n..rad tre"}
+    put(
+        Addressee(email="a@example.org", personalisation=values),
+        text_body=lines,
+        html_body="<p>\n%%name%%</p>\n",
+    )
+    put("b@example.org", text_body="Inga punkter här.\n", html_body="")
+    drain()
+    first, second = sorted(outbox.messages, key=lambda m: m["To"])
+    text = first.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert text == "Hej\n.Åsa\nrad ett\n.rad två\n..rad tre\n"
+    assert "\n.Åsa</p>" in first.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert second.get_content().replace("\r\n", "\n") == "Inga punkter här.\n"
+
+
 def test_a_sender_with_line_breaks_cannot_inject_smtp_commands(put, drain, outbox):
     message = put("a@example.org", sender="Samordnare <samordnare@example.org>\r\nRCPT TO:<evil@example.org>")
     drain()
