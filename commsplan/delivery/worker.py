@@ -41,6 +41,7 @@ from email.utils import formataddr
 from typing import Any
 
 from flask import Flask
+from psycopg import pq
 from sqlalchemy import Engine, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -308,6 +309,9 @@ class Pacer:
             return slot - now
 
 
+_MARK_STATEMENT = b"commsplan_mark_sent"
+
+
 class _SentRecorder:
     """Marks rows sent on a database connection of its own, in autocommit mode.
 
@@ -328,6 +332,7 @@ class _SentRecorder:
         self._bind_now = ITEMS.c.sent_at.type.bind_processor(engine.dialect) or (lambda value: value)
         self._connection: Any = None
         self._raw: Any = None
+        self._pq: Any = None  # PostgreSQL: the connection's libpq handle
         self._sql: dict[int, str] = {}
 
     def _statement(self, count: int) -> str:
@@ -340,7 +345,8 @@ class _SentRecorder:
                 f"WHERE {c.claimed_by.name} = %(p)s AND {c.state.name} = '{DeliveryState.sending.name}' AND "
             )
             if self.dialect.name == "postgresql":
-                sql = (head + f"{c.id.name} = ANY(%(p)s)") % {"p": "%s"}
+                # libpq's own placeholders: the statement is prepared and run below psycopg.
+                sql = (head % {"p": "$%d"}) % (1, 2) + f"{c.id.name} = ANY($3::integer[])"
             else:
                 sql = (head % {"p": "?"}) + f"{c.id.name} IN ({', '.join('?' * count)})"
             self._sql[count] = sql
@@ -352,13 +358,27 @@ class _SentRecorder:
         self._raw = self._connection.connection.driver_connection.cursor()
         if self.dialect.name == "postgresql":
             self._raw.execute("SET synchronous_commit TO off")
+            # Prepared once per connection and run through libpq directly: psycopg's
+            # cursor spent four times the CPU of the statement adapting its parameters.
+            self._pq = self._connection.connection.driver_connection.pgconn
+            prepared = self._pq.prepare(_MARK_STATEMENT, self._statement(0).encode())
+            state = prepared.error_field(pq.DiagnosticField.SQLSTATE)
+            if prepared.status != pq.ExecStatus.COMMAND_OK and state != b"42P05":  # 42P05: prepared before
+                raise RuntimeError(prepared.error_message.decode("utf-8", "replace"))
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         if self._raw is None:
             self._open()
         stamp = self._bind_now(now)
         if self.dialect.name == "postgresql":
-            self._raw.execute(self._statement(0), (stamp, self.claimer, list(ids)))
+            values = [
+                stamp.isoformat().encode(),
+                self.claimer.encode(),
+                b"{%s}" % b",".join(b"%d" % i for i in ids),
+            ]
+            result = self._pq.exec_prepared(_MARK_STATEMENT, values)
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise RuntimeError(result.error_message.decode("utf-8", "replace"))
         else:
             self._raw.execute(self._statement(len(ids)), (stamp, self.claimer, *ids))
 
