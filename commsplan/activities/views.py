@@ -29,6 +29,7 @@ from commsplan.inputs import InputError, parse_id, parse_int
 from commsplan.notices.forms import to_local_naive, to_utc
 from commsplan.notices.models import Notice
 from commsplan.plan.models import Channel, Service, StakeholderGroup
+from commsplan.removal import confirm_removal
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
@@ -266,18 +267,12 @@ def copy_activity(activity_id: int):
 @bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])
 def delete_activity(activity_id: int):
     activity = _activity_or_404(activity_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        services.delete_activity(db.session, activity)
-        db.session.commit()
-        flash(_("Aktiviteten är borttagen."), "success")
-        return redirect(url_for("activities.activity_list"))
-    return render_template(
-        "confirm_delete.html",
-        form=form,
+    return confirm_removal(
         title=_("Ta bort aktiviteten %(title)s?", title=activity.title),
-        blockers=[],
         cancel_url=url_for("activities.activity_detail", activity_id=activity.id),
+        remove=lambda: services.delete_activity(db.session, activity),
+        done=_("Aktiviteten är borttagen."),
+        next_url=url_for("activities.activity_list"),
     )
 
 

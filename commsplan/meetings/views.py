@@ -31,6 +31,7 @@ from commsplan.meetings.forms import (
 )
 from commsplan.meetings.models import MeetingSeries, Occurrence, Registration
 from commsplan.meetings.services import MeetingError
+from commsplan.removal import confirm_removal
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -194,21 +195,18 @@ def series_detail(series_id: int):
 @bp.route("/<int:series_id>/delete", methods=["GET", "POST"])
 def series_delete(series_id: int):
     series = _series_or_404(series_id)
-    form = ConfirmForm()
-    blockers = services.delete_series_blockers(series)
-    if form.validate_on_submit() and not blockers:
-        title = series.title
+
+    def remove() -> None:
         invitations.cancel_series(db.session, series)
         db.session.delete(series)
-        db.session.commit()
-        flash(_("Mötesserien %(title)s är borttagen.", title=title), "success")
-        return redirect(url_for("meetings.series_list"))
-    return render_template(
-        "confirm_delete.html",
-        form=form,
+
+    return confirm_removal(
         title=_("Ta bort mötesserien %(title)s med alla tillfällen?", title=series.title),
-        blockers=blockers,
         cancel_url=url_for("meetings.series_detail", series_id=series.id),
+        remove=remove,
+        done=_("Mötesserien %(title)s är borttagen.", title=series.title),
+        next_url=url_for("meetings.series_list"),
+        blockers=services.delete_series_blockers(series),
     )
 
 

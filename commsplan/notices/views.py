@@ -51,6 +51,7 @@ from commsplan.notices.markup import render_markdown
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
 from commsplan.notices.pagecache import PageCache
 from commsplan.plan.models import Service, StakeholderGroup, System
+from commsplan.removal import confirm_removal
 from commsplan.timeutil import STOCKHOLM, utcnow
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -193,19 +194,13 @@ def edit_notice(notice_id: int):
 @bp.route("/<int:notice_id>/delete", methods=["GET", "POST"])
 def delete_notice(notice_id: int):
     notice = _notice_or_404(notice_id)
-    form = ConfirmForm()
-    blockers = [] if notice.is_draft else [_("Meddelandet är publicerat och finns kvar i historiken.")]
-    if form.validate_on_submit() and not blockers:
-        services.delete_draft(db.session, notice)
-        db.session.commit()
-        flash(_("Utkastet är borttaget."), "success")
-        return redirect(url_for("notices.notice_list"))
-    return render_template(
-        "confirm_delete.html",
-        form=form,
+    return confirm_removal(
         title=_("Ta bort utkastet %(title)s?", title=notice.title),
-        blockers=blockers,
         cancel_url=url_for("notices.notice_detail", notice_id=notice.id),
+        remove=lambda: services.delete_draft(db.session, notice),
+        done=_("Utkastet är borttaget."),
+        next_url=url_for("notices.notice_list"),
+        blockers=[] if notice.is_draft else [_("Meddelandet är publicerat och finns kvar i historiken.")],
     )
 
 

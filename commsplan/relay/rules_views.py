@@ -14,12 +14,12 @@ from werkzeug.wrappers import Response
 
 from commsplan.auth.guard import may
 from commsplan.extensions import db
-from commsplan.forms import ConfirmForm
 from commsplan.inputs import parse_id, text_problem
 from commsplan.redirects import local_path
 from commsplan.relay import rules_services as services
 from commsplan.relay.rules import MappingRule
 from commsplan.relay.rules_forms import RuleFilterForm, RuleForm
+from commsplan.removal import confirm_removal
 
 bp = Blueprint("relay_rules", __name__, url_prefix="/relay/rules")
 
@@ -109,15 +109,10 @@ def rule_edit(rule_id: int) -> Response | tuple[str, int]:
 @bp.route("/<int:rule_id>/delete", methods=["GET", "POST"])
 def rule_delete(rule_id: int) -> Response | str:
     rule = db.get_or_404(MappingRule, rule_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        services.delete_rule(db.session, rule)
-        db.session.commit()
-        flash(_("Regeln är borttagen."), "success")
-        return redirect(url_for("relay_rules.rule_list"))
-    return render_template(
-        "confirm_delete.html",
-        form=form,
+    return confirm_removal(
         title=_("Ta bort regeln ”%(pattern)s”?", pattern=rule.pattern),
         cancel_url=url_for("relay_rules.rule_list"),
+        remove=lambda: services.delete_rule(db.session, rule),
+        done=_("Regeln är borttagen."),
+        next_url=url_for("relay_rules.rule_list"),
     )

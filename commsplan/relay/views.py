@@ -21,6 +21,7 @@ from commsplan.relay import services
 from commsplan.relay.forms import AutoPublishForm, DismissForm, MergeForm, PasteForm, SourceForm
 from commsplan.relay.labels import ITEM_STATE_LABELS, SOURCE_KIND_LABELS
 from commsplan.relay.models import ItemState, RelayItem, RelaySource, SourceKind
+from commsplan.removal import confirm_removal
 
 bp = Blueprint("relay", __name__, url_prefix="/relay")
 
@@ -318,16 +319,10 @@ def poll_source(source_id: int):
 @bp.route("/sources/<int:source_id>/remove", methods=["GET", "POST"])
 def remove_source(source_id: int):
     source = _source_or_404(source_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        services.remove_source(db.session, source)
-        db.session.commit()
-        flash(_("Källan är borttagen."), "success")
-        return redirect(url_for("relay.source_list"))
-    return render_template(
-        "confirm_delete.html",
-        form=form,
+    return confirm_removal(
         title=_("Ta bort källan %(name)s?", name=source.name),
-        blockers=[],
         cancel_url=url_for("relay.source_detail", source_id=source.id),
+        remove=lambda: services.remove_source(db.session, source),
+        done=_("Källan är borttagen."),
+        next_url=url_for("relay.source_list"),
     )
