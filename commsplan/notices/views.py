@@ -29,7 +29,7 @@ from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import AddressActionForm, ConfirmForm
 from commsplan.httpcache import PublicVersion
-from commsplan.notices import feed, services
+from commsplan.notices import feed, services, texts
 from commsplan.notices.forms import (
     AddRecipientForm,
     FinishForm,
@@ -306,14 +306,7 @@ def publish_notice(notice_id: int):
                 flash(str(error), "error")
             else:
                 db.session.commit()
-                flash(
-                    ngettext(
-                        "Meddelandet är publicerat och skickas till %(num)d mottagare.",
-                        "Meddelandet är publicerat och skickas till %(num)d mottagare.",
-                        count,
-                    ),
-                    "success",
-                )
+                flash(texts.published(count), "success")
                 return redirect(url_for("notices.notice_detail", notice_id=notice.id))
     status = 400 if request.method == "POST" else 200
     return render_template(

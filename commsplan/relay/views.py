@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from commsplan.audience.services import included
@@ -16,6 +15,7 @@ from commsplan.forms import ConfirmForm
 from commsplan.inputs import parse_id
 from commsplan.kinds import NoticeKind
 from commsplan.notices import services as notices
+from commsplan.notices import texts
 from commsplan.notices.models import Notice
 from commsplan.relay import services
 from commsplan.relay.forms import AutoPublishForm, DismissForm, MergeForm, PasteForm, SourceForm
@@ -105,14 +105,7 @@ def publish_item(item_id: int):
         flash(str(error), "error")
         return redirect(url_for("relay.item_detail", item_id=item.id))
     db.session.commit()
-    flash(
-        ngettext(
-            "Meddelandet är publicerat och skickas till %(num)d mottagare.",
-            "Meddelandet är publicerat och skickas till %(num)d mottagare.",
-            count,
-        ),
-        "success",
-    )
+    flash(texts.published(count), "success")
     return redirect(url_for("relay.item_detail", item_id=item.id))
 
 
