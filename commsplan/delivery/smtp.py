@@ -29,14 +29,17 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets; smtplib allows 8192.
 _MAXLINE = smtplib._MAXLINE
 TIMEOUT_ERROR = "Tidsgränsen gick ut mot e-postservern."
 
 
-class SmtpSettings(Protocol):
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to connect (Flask-Mail's settings); ``DeliverySettings`` adds the rest."""
+
     server: str
     port: int
     use_tls: bool

@@ -57,7 +57,7 @@ from commsplan.delivery.models import (
     OutgoingMessage,
 )
 from commsplan.delivery.services import INVALID_ADDRESS_ERROR, valid_address
-from commsplan.delivery.smtp import ConnectFailed, Event, Phase, SmtpPipe, describe
+from commsplan.delivery.smtp import ConnectFailed, Event, Phase, SmtpPipe, SmtpSettings, describe
 from commsplan.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,7 @@ RECORD_WITHIN = 0.2
 
 
 @dataclass(frozen=True)
-class DeliverySettings:
-    server: str
-    port: int
-    use_tls: bool
-    use_ssl: bool
-    username: str
-    password: str
+class DeliverySettings(SmtpSettings):
     default_sender: str
     max_attempts: int
     connections: int
@@ -102,7 +96,6 @@ class DeliverySettings:
     backoff_seconds: float
     backoff_max_seconds: float
     poll_seconds: float
-    smtp_timeout: float
     template_cache: int
     rate_per_connection: float = 0.0
     rate_per_worker: float = 0.0
