@@ -85,10 +85,15 @@ def open_smtp(settings: SmtpSettings) -> smtplib.SMTP:
             smtp.ehlo()
         if s.username:
             smtp.login(s.username, s.password)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, smtplib.SMTPException, UnicodeError) as exc:
         if smtp is not None:
             with contextlib.suppress(OSError):
                 smtp.close()
+        if isinstance(exc, UnicodeError):  # smtplib sends user name and password as ASCII only
+            raise ConnectFailed(
+                "Användarnamnet eller lösenordet för e-postservern har tecken som smtplib inte kan skicka "
+                "(bara ASCII går)."
+            ) from exc
         raise ConnectFailed(describe(exc)) from exc
     return smtp
 
