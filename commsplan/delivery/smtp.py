@@ -144,6 +144,7 @@ class SmtpPipe:
         self._data = b""
         self._failure: Event | None = None
         self._close_after = False
+        self._closing = ""  # a 421's answer
 
     @property
     def busy(self) -> bool:
@@ -189,6 +190,7 @@ class SmtpPipe:
         self.phase = Phase.closed
         self.job = None
         self._expected, self._answers, self._failure, self._close_after = [], {}, None, False
+        self._closing = ""
 
     # -- one mail ---------------------------------------------------------------------
 
@@ -204,7 +206,7 @@ class SmtpPipe:
             self._open()
         assert self.phase is Phase.idle
         self.job, self._envelope, self._data = job, (envelope_from, to), data
-        self._answers, self._failure, self._close_after = {}, None, False
+        self._answers, self._failure, self._close_after, self._closing = {}, None, False, ""
         self.phase = Phase.commands
         if self._pipelining:
             self._expected = ["mail", "rcpt", "data"]
@@ -281,17 +283,16 @@ class SmtpPipe:
             if self.phase in (Phase.commands, Phase.ready, Phase.body) and self._failure is None
             else None
         )
+        text = self._closing or text  # the server said why before it hung up
         self.drop()
         return [Event("lost", job, text=text)] if job is not None else []
 
     def _answer(self, code: int, message: bytes) -> list[Event]:
-        if not self._expected:  # unasked for (e.g. a 421 before closing an idle connection)
-            if code == 421:
-                self.drop()
-            return []
+        if code == 421:  # the server is closing the connection (RFC 5321 §3.8)
+            self._close_after, self._closing = True, reply_text(code, message)
+        if not self._expected:  # unasked for: a 421 while idle, or while the body waits
+            return self._lost(self._closing) if code == 421 else []
         command = self._expected.pop(0)
-        if code == 421:
-            self._close_after = True
         if self.phase is Phase.body:
             job = self.job
             if code == 250:
