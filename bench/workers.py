@@ -119,7 +119,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="PostgreSQL URL (emptied)")
     parser.add_argument("--n", type=int, default=10_000, help="contacts to send to (default 10000)")
-    parser.add_argument("--connections", type=int, default=2, help="SMTP connections per worker (default 2)")
+    parser.add_argument(
+        "--connections", type=int, default=4, help="SMTP connections per worker (default 4, as the app)"
+    )
     parser.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
     args = parser.parse_args()
     if not SMTP_SINK:
