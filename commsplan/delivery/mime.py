@@ -399,20 +399,21 @@ class MessageTemplate:
         in the final dot. Looking for lines that start with a dot costs more than
         rendering a large mail, so only the substituted values are looked at when the
         template itself has none."""
-        data, transparent = self._render(recipient)
-        return data + b".\r\n" if transparent else dot_stuffed(data)
+        data, transparent = self._render(recipient, b".\r\n")
+        return data if transparent else dot_stuffed(data)
 
-    def _render(self, recipient: Recipient) -> tuple[bytes, bool]:
-        """The mail, and whether it is known to have no line starting with a dot."""
+    def _render(self, recipient: Recipient, tail: bytes = b"") -> tuple[bytes, bool]:
+        """The mail, and whether it is known to have no line starting with a dot; ``tail``
+        is appended when it is (one copy of the mail instead of one per piece)."""
         values = recipient.personalisation
         if not self.fast:
             return self.render_full(recipient), False
-        body = self.body
         transparent = self.transparent
+        # Header lines start with a name or, folded, with white space: never with a dot.
+        parts = [self._recipient_headers(recipient, values), self.mime_lines, b"\r\n", self.literals[0]]
         if self.body_has_markers:
             text_values: dict[str, bytes] = {}
             html_values: dict[str, bytes] = {}
-            parts = [self.literals[0]]
             for (escape, key), literal in zip(self.markers, self.literals[1:], strict=True):
                 cache = html_values if escape else text_values
                 value = cache.get(key)
@@ -426,12 +427,15 @@ class MessageTemplate:
                     cache[key] = value
                 parts.append(value)
                 parts.append(literal)
-            body = b"".join(parts)
             grown = sum(map(len, text_values.values())) + sum(map(len, html_values.values()))
-            if self.body_max_line + grown > MAX_LINE and max(map(len, body.split(b"\r\n"))) > MAX_LINE:
+            if (
+                self.body_max_line + grown > MAX_LINE
+                and max(map(len, b"".join(parts[3:]).split(b"\r\n"))) > MAX_LINE
+            ):
                 return self.render_full(recipient), False
-        # Header lines start with a name or, folded, with white space: never with a dot.
-        return self._recipient_headers(recipient, values) + self.mime_lines + b"\r\n" + body, transparent
+        if transparent:
+            parts.append(tail)
+        return b"".join(parts), transparent
 
     def render_full(self, recipient: Recipient) -> bytes:
         """Build the recipient's mail from scratch; the email package picks encodings."""
