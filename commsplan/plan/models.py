@@ -195,7 +195,8 @@ class Contact(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(50), default="")
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # Indexed: audiences resolve contacts by unit, and the unit list counts them per unit.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     role: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(5), default="sv")
     active: Mapped[bool] = mapped_column(default=True)
