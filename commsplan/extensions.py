@@ -46,9 +46,12 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _reading_is_not_limited() -> bool:
     """Every limit of ours is on a form's POST (log-in, meeting sign-up, subscribing), so
     a page view skips Flask-Limiter's per-request resolution of limits (a tenth of a
-    millisecond on every page, much of /status during an outage). Default limits, if an
-    operator sets RATELIMIT_DEFAULT, still apply to reads."""
-    return request.method in READ_METHODS and not current_app.config.get("RATELIMIT_DEFAULT")
+    millisecond on every page, much of /status during an outage). Default or application
+    limits, if an operator sets RATELIMIT_DEFAULT or RATELIMIT_APPLICATION, still apply."""
+    if request.method not in READ_METHODS:
+        return False
+    config = current_app.config
+    return not (config.get("RATELIMIT_DEFAULT") or config.get("RATELIMIT_APPLICATION"))
 
 
 @event.listens_for(Engine, "connect")
