@@ -63,6 +63,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOG_JSON": None,
         # Public pages (/status, its feed and notices) may be cached this many seconds.
         "PUBLIC_CACHE_MAX_AGE": 30,
+        # ... and each process reads their version (one query) at most this often for
+        # visitors without a log-in; 0 = on every request (commsplan/httpcache.py).
+        "PUBLIC_VERSION_SECONDS": 1,
         # /readyz fails when the oldest due mail has waited longer than this.
         "READY_MAX_QUEUE_AGE": 900,
         # /metrics: a bearer token, and/or the client networks that may scrape without one.

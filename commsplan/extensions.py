@@ -3,6 +3,7 @@
 import sqlite3
 from typing import Any
 
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -38,6 +39,19 @@ csrf = CSRFProtect()
 # makes that the visitor's: commsplan/ops/transport.py). Storage: RATELIMIT_STORAGE_URI. If that
 # storage (Redis) is down, each process counts in memory meanwhile instead of answering 500.
 limiter = Limiter(key_func=get_remote_address, swallow_errors=True, in_memory_fallback_enabled=True)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _reading_is_not_limited() -> bool:
+    """Every limit of ours is on a form's POST (log-in, meeting sign-up, subscribing), so
+    a page view skips Flask-Limiter's per-request resolution of limits (a tenth of a
+    millisecond on every page, much of /status during an outage). Default or application
+    limits, if an operator sets RATELIMIT_DEFAULT or RATELIMIT_APPLICATION, still apply."""
+    if request.method not in READ_METHODS:
+        return False
+    config = current_app.config
+    return not (config.get("RATELIMIT_DEFAULT") or config.get("RATELIMIT_APPLICATION"))
 
 
 @event.listens_for(Engine, "connect")

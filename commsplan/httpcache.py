@@ -5,12 +5,19 @@ During a large outage everyone opens the status page at once; with ETag, Last-Mo
 and ``Cache-Control: public, max-age=30`` nginx (deploy/nginx.conf) answers most of them
 and the app renders each version once. Only anonymous visitors get a shared answer:
 a signed-in coordinator's page holds menus and tokens and stays ``no-store``.
+
+Each process reads the version at most once every ``PUBLIC_VERSION_SECONDS`` (1 s) for the
+anonymous answers it gives meanwhile: a change made through any process reaches every
+visitor within that second, far inside the ``max-age`` proxies already get, and the rush
+of visitors in that second costs no query at all. A signed-in coordinator never gets a
+remembered version: the page they just published shows at once.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +31,10 @@ from werkzeug.http import is_resource_modified
 
 F = TypeVar("F", bound=Callable[..., Any])
 SOURCES_KEY = "commsplan_public_sources"
+VERSIONS_KEY = "commsplan_public_versions"
+# Remembered versions per process, one per view and arguments (/status/<uid>): past
+# this many, e.g. from made-up uids, the memory is emptied rather than grown.
+MAX_REMEMBERED_VERSIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,27 @@ def shareable() -> bool:
     return "_flashes" not in session
 
 
+def _recent_version(
+    version_of: Callable[..., PublicVersion], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> PublicVersion:
+    """``version_of``'s answer, read again only when this process's copy is older than
+    ``PUBLIC_VERSION_SECONDS`` (0: on every request)."""
+    seconds = float(current_app.config["PUBLIC_VERSION_SECONDS"])
+    if seconds <= 0:
+        return version_of(*args, **kwargs)
+    remembered: dict[Any, tuple[float, PublicVersion]] = current_app.extensions.setdefault(VERSIONS_KEY, {})
+    key = (version_of, args, tuple(sorted(kwargs.items())))
+    now = time.monotonic()
+    found = remembered.get(key)
+    if found is not None and now - found[0] < seconds:
+        return found[1]
+    version = version_of(*args, **kwargs)
+    if len(remembered) >= MAX_REMEMBERED_VERSIONS:
+        remembered.clear()
+    remembered[key] = (now, version)
+    return version
+
+
 def _variant() -> str:
     # The page's language is chosen by ?lang= (in the URL, so in the cache key) or by the
     # session cookie (hence Vary: Cookie); the ETag names it either way.
@@ -88,7 +120,7 @@ def public_page(version_of: Callable[..., PublicVersion]) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not shareable():
                 return view(*args, **kwargs)
-            version = version_of(*args, **kwargs)
+            version = _recent_version(version_of, args, kwargs)
             etag = version.etag(_variant())
             # Rendered without anything tied to this visitor (no CSRF token: it would
             # set a session cookie and end up in everyone's copy).

@@ -161,6 +161,9 @@ def app_config(
         # activity. tests/activities and tests marked ``activity_gate`` (which prepare
         # their notices with ``prepared_notice``) publish through the gate.
         "ACTIVITY_GATE": request.node.get_closest_marker("activity_gate") is not None,
+        # Public pages read their version on every request, so a test sees each change at
+        # once; tests/notices/test_status_cache.py covers the second a process keeps it.
+        "PUBLIC_VERSION_SECONDS": 0,
     }
 
 

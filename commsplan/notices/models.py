@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -74,6 +75,15 @@ notice_group = link_table(
 
 
 class Notice(db.Model):
+    # The public pages' version query (``services.public_version_statement``) runs on every
+    # visit to /status: with these, its window and history parts are index lookups instead
+    # of scans of every notice.
+    __table_args__ = (
+        Index("ix_notice_kind_status_starts_at", "kind", "status", "starts_at"),
+        Index("ix_notice_kind_status_ends_at", "kind", "status", "ends_at"),
+        Index("ix_notice_status_closed_at", "status", "closed_at"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(64), unique=True, default=new_uid)
     kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind))

@@ -6,9 +6,9 @@ and serves it again only while both hold:
 
 * it is younger than ``STATUS_CACHE_SECONDS`` (what the page shows also moves with the
   clock: a window starts, history ages out), and
-* the public pages' version (``httpcache.public_page``: one query on every request) is the
-  one it was rendered with, so a notice published or closed through any process is seen
-  by every process on its next request.
+* the public pages' version (``httpcache.public_page``: one query, at most once a
+  ``PUBLIC_VERSION_SECONDS`` per process) is the one it was rendered with, so a notice
+  published or closed through any process is seen by every process within that second.
 
 The cached text is only what every visitor without a log-in gets: no name, no flashed
 message and no CSRF token (its language switch is a link).

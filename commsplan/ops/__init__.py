@@ -22,6 +22,7 @@ def check_settings(app: Flask) -> None:
         "COMMSPLAN_PROXY_HOPS": lambda: int(config["PROXY_HOPS"]) >= 0,
         "COMMSPLAN_HSTS_MAX_AGE": lambda: int(config["HSTS_MAX_AGE"]) >= 0,
         "COMMSPLAN_PUBLIC_CACHE_MAX_AGE": lambda: int(config["PUBLIC_CACHE_MAX_AGE"]) >= 0,
+        "COMMSPLAN_PUBLIC_VERSION_SECONDS": lambda: float(config["PUBLIC_VERSION_SECONDS"]) >= 0,
         "COMMSPLAN_READY_MAX_QUEUE_AGE": lambda: float(config["READY_MAX_QUEUE_AGE"]) > 0,
         "COMMSPLAN_METRICS_LATENCY_WINDOW": lambda: float(config["METRICS_LATENCY_WINDOW"]) > 0,
         "COMMSPLAN_METRICS_NETWORKS": lambda: _networks_parse(config["METRICS_NETWORKS"]),

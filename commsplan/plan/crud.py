@@ -279,7 +279,7 @@ def search_recipients(session: Session, filters: RecipientFilter) -> Sequence[Re
     text = _clean(filters.text)
     if text:
         columns = (Unit.name, Recipient.role, Recipient.contact_route, Channel.name)
-        stmt = stmt.where(contains_text(text, *columns))
+        stmt = stmt.where(contains_text(session, text, *columns))
     return session.scalars(stmt).all()
 
 
@@ -337,7 +337,7 @@ def search_contacts(
     stmt = select(Contact).options(selectinload(Contact.unit), selectinload(Contact.groups))
     text = _clean(filters.text)
     if text:
-        stmt = stmt.where(contains_text(text, Contact.name, Contact.email, Contact.role))
+        stmt = stmt.where(contains_text(session, text, Contact.name, Contact.email, Contact.role))
     if filters.unit_id is not None:
         stmt = stmt.where(Contact.unit_id == filters.unit_id)
     if filters.group_id is not None:

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.extensions import db
@@ -187,11 +187,16 @@ contact_stakeholder_group = link_table(
 class Contact(db.Model):
     """A person who may receive notices."""
 
+    # Every list of contacts is ordered by name (and id, for a stable page): with the index
+    # a page of 50 reads 50 rows instead of sorting the region's thousands on each visit.
+    __table_args__ = (Index("ix_contact_name_id", "name", "id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(50), default="")
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # Indexed: audiences resolve contacts by unit, and the unit list counts them per unit.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     role: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(5), default="sv")
     active: Mapped[bool] = mapped_column(default=True)

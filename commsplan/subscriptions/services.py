@@ -149,7 +149,7 @@ def subscription_page(
     address contains ``text``: a region has thousands."""
     query = _subscriptions_query(contact)
     if text.strip():
-        query = query.where(contains_text(text.strip(), Contact.name, Contact.email))
+        query = query.where(contains_text(session, text.strip(), Contact.name, Contact.email))
     return paginate(session, query, page, per_page)
 
 
@@ -157,7 +157,7 @@ def contact_choices(session: Session, text: str = "", limit: int = 50) -> list[C
     """Active contacts to pick from, at most ``limit``: those matching ``text`` if given."""
     query = select(Contact).where(Contact.active.is_(True)).order_by(Contact.name, Contact.id).limit(limit)
     if text.strip():
-        query = query.where(contains_text(text.strip(), Contact.name, Contact.email))
+        query = query.where(contains_text(session, text.strip(), Contact.name, Contact.email))
     return list(session.scalars(query))
 
 

@@ -205,3 +205,13 @@ def test_simultaneous_failures_each_count(app, session):
         thread.join()
     session.expire_all()
     assert session.scalar(select(User.failed_logins).where(User.email == "parallel@example.org")) == attempts
+
+
+def test_an_operators_application_wide_limit_still_counts_page_views(app_config, app):
+    # Our own limits are on POSTs only, so page views skip the limiter unless an operator
+    # limits every request (COMMSPLAN_RATELIMIT_APPLICATION).
+    limited = create_app(app_config | {"RATELIMIT_APPLICATION": "3 per minute"})
+    client = limited.test_client()
+    assert [client.get("/accessibility").status_code for _ in range(4)] == [200, 200, 200, 429]
+    with limited.app_context():
+        db.engine.dispose()

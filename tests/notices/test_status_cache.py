@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import event
 
-from commsplan import create_app
+from commsplan import create_app, httpcache
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.notices import services
@@ -66,6 +66,34 @@ def test_a_repeated_status_page_costs_one_query_and_a_change_in_another_process_
     _publish(app, "Webbtidbok nere")
     fresh = visitor.get("/status").get_data(as_text=True)
     assert "Journalen nere" in fresh and "Webbtidbok nere" in fresh
+
+
+def test_during_a_rush_the_status_page_costs_no_query_and_a_change_shows_within_the_second(
+    app_config, app, monkeypatch
+):  # type: ignore[no-untyped-def]
+    rushed = create_app(app_config | {"PUBLIC_VERSION_SECONDS": 1, "STATUS_CACHE_SECONDS": 60})
+    clock = [1000.0]
+    monkeypatch.setattr(httpcache.time, "monotonic", lambda: clock[0])
+    _publish(app, "Journalen nere")
+    visitor = rushed.test_client()
+    first = visitor.get("/status")
+    again, queries = _queries(rushed, lambda: visitor.get("/status"))
+    assert again.get_data() == first.get_data() and queries == 0
+
+    _publish(app, "Webbtidbok nere")
+    clock[0] += 0.5
+    assert "Webbtidbok nere" not in visitor.get("/status").get_data(as_text=True)
+    # The coordinator who published it sees it at once: signed in, no remembered version.
+    with app.app_context():
+        factories.make_user(db.session, email="samordnare@example.org", role=Role.coordinator)
+        db.session.commit()
+    coordinator = rushed.test_client()
+    coordinator.post("/login", data={"email": "samordnare@example.org", "password": factories.PASSWORD})
+    assert "Webbtidbok nere" in coordinator.get("/status").get_data(as_text=True)
+    clock[0] += 0.6
+    assert "Webbtidbok nere" in visitor.get("/status").get_data(as_text=True)
+    with rushed.app_context():
+        db.engine.dispose()
 
 
 def test_the_shared_page_carries_nothing_of_one_visitor_and_keeps_each_language(app, csrf_app):
