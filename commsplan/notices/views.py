@@ -29,6 +29,7 @@ from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import AddressActionForm, ConfirmForm
 from commsplan.httpcache import PublicVersion
+from commsplan.inputs import parse_id
 from commsplan.notices import feed, services, texts
 from commsplan.notices.forms import (
     AddRecipientForm,
@@ -249,11 +250,19 @@ def notice_recipients(notice_id: int):
                 flash(_("%(email)s är tillagd.", email=form.email.data), "success")
                 return redirect(url_for("notices.notice_recipients", notice_id=notice.id))
     people = services.recipients(db.session, notice)
+    # A region's notice reaches thousands: the list is shown a page at a time.
+    size = int(current_app.config["PAGE_SIZE"])
+    pages = max(1, -(-len(people) // size))
+    page = min(request.args.get("page", 1, type=parse_id) or 1, pages)
     status = 400 if request.method == "POST" else 200
     return render_template(
         "notices/recipients.html",
         notice=notice,
-        people=people,
+        people=people[(page - 1) * size : page * size],
+        total=len(people),
+        page=page,
+        pages=pages,
+        has_next=page < pages,
         count=len(included(people)),
         form=form,
         action_form=ConfirmForm(),

@@ -83,6 +83,28 @@ def test_list_filters_by_kind_and_status(client, auth, session):
     assert client.get("/notices/?kind=nonsense").status_code == 400
 
 
+def test_a_long_recipient_list_is_shown_a_page_at_a_time(app, client, auth, session):
+    app.config["PAGE_SIZE"] = 2
+    plan = small_plan(session)
+    notice = make_notice(session, service_ids=[plan.journalen.id])
+    session.commit()
+    auth.login(Role.coordinator)
+    for address in ("a1@example.org", "a2@example.org", "a3@example.org"):
+        client.post(f"/notices/{notice.id}/recipients", data={"email": address})
+    client.get("/notices/")  # shows the last "added" message
+
+    first = client.get(f"/notices/{notice.id}/recipients").get_data(as_text=True)
+    assert "5 personer får meddelandet." in first, "the count is the whole list's"
+    assert "sida 1 av 3" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    shown = [a for a in ("a1@", "a2@", "a3@", "drift@", "strateg@") if a in first]
+    assert len(shown) == 2
+    last = client.get(f"/notices/{notice.id}/recipients?page=3").get_data(as_text=True)
+    assert "sida 3 av 3" in last and 'rel="prev"' in last and 'rel="next"' not in last
+    beyond = client.get(f"/notices/{notice.id}/recipients?page=99999999999999999999")
+    assert beyond.status_code == 200 and "sida 1 av 3" in beyond.get_data(as_text=True), "as every list does"
+    assert "sida 3 av 3" in client.get(f"/notices/{notice.id}/recipients?page=7").get_data(as_text=True)
+
+
 def test_recipients_preview_add_remove_then_publish_with_confirmation(client, auth, session):
     plan = small_plan(session)
     notice = make_notice(session, service_ids=[plan.journalen.id])
