@@ -430,16 +430,15 @@ class Deliverer:
         server answers first.
 
         A crash (SIGKILL, power loss) sends at most one mail per connection twice: no
-        final dot goes out while a mail the server has accepted is not yet recorded as
-        sent on its connection: when a connection's next mail is ready for its body
-        (the server said 354) and the connection's previous mail is not recorded, every
-        mail accepted so far, on any connection, is recorded in one autocommitted
-        ``UPDATE`` (a group commit) before that body goes out. Recording only when a
-        connection needs it makes each commit cover about one mail per connection. The
-        rarer outcomes (retrying, failed,
-        released) are written together with the next claim. Rows claimed but not sent
-        wait for the lease after a crash. ``stop`` ends the drain after the mails being
-        sent; rows claimed but not started are handed back unsent.
+        final dot goes out on a connection whose previous accepted mail is not yet
+        recorded as sent. When a connection's next mail is ready for its body (the
+        server said 354) and its previous mail is not recorded, every mail accepted so
+        far, on any connection, is recorded in one autocommitted ``UPDATE`` (a group
+        commit) before that body goes out. Recording only when a connection needs it
+        makes each commit cover about one mail per connection. The rarer outcomes
+        (retrying, failed, released) are written together with the next claim. Rows
+        claimed but not sent wait for the lease after a crash. ``stop`` ends the drain
+        after the mails being sent; rows claimed but not started are handed back unsent.
         """
         stop = stop or threading.Event()
         total = DrainResult()
