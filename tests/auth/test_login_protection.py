@@ -13,7 +13,7 @@ from sqlalchemy import select
 from commsplan import create_app
 from commsplan.auth import models, services
 from commsplan.auth.models import User
-from commsplan.extensions import db
+from commsplan.extensions import db, limiter
 from commsplan.timeutil import utcnow
 from tests import factories
 from tests.test_pages import audit
@@ -211,7 +211,12 @@ def test_an_operators_application_wide_limit_still_counts_page_views(app_config,
     # Our own limits are on POSTs only, so page views skip the limiter unless an operator
     # limits every request (COMMSPLAN_RATELIMIT_APPLICATION).
     limited = create_app(app_config | {"RATELIMIT_APPLICATION": "3 per minute"})
-    client = limited.test_client()
-    assert [client.get("/accessibility").status_code for _ in range(4)] == [200, 200, 200, 429]
-    with limited.app_context():
-        db.engine.dispose()
+    try:
+        client = limited.test_client()
+        assert [client.get("/accessibility").status_code for _ in range(4)] == [200, 200, 200, 429]
+    finally:
+        with limited.app_context():
+            db.engine.dispose()
+        # The extension object serves every app of this process, and Flask-Limiter keeps
+        # application limits once set: left there, every later test would meet them.
+        limiter.limit_manager.set_application_limits([])
