@@ -147,12 +147,13 @@ class SmtpPipe:
         self._closing = ""  # a 421's answer
 
     @property
-    def busy(self) -> bool:
-        return self.phase not in (Phase.closed, Phase.idle)
+    def free(self) -> bool:
+        """No mail on this connection: ``start`` may begin one."""
+        return self.phase in (Phase.closed, Phase.idle)
 
     @property
-    def free(self) -> bool:
-        return self.phase in (Phase.closed, Phase.idle)
+    def busy(self) -> bool:
+        return not self.free
 
     # -- set-up and tear-down ---------------------------------------------------------
 

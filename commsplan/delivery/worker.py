@@ -154,12 +154,10 @@ class DrainResult:
     errors: list[str] = field(default_factory=list)
 
     def absorb(self, outcome: _Outcome) -> None:
-        self.sent += len(outcome.sent)
+        """Count outcomes written with a claim (sent mails are counted as they are marked)."""
         self.retrying += len(outcome.retrying)
         self.failed += len(outcome.failed)
         self.released += len(outcome.released)
-        if outcome.last_accepted is not None:
-            self.last_accepted = max(self.last_accepted or 0.0, outcome.last_accepted)
 
 
 @dataclass(slots=True)
@@ -178,7 +176,8 @@ class Claimed:
 
 @dataclass
 class _Outcome:
-    sent: list[int] = field(default_factory=list)
+    """What happened to claimed rows other than being sent (``_SentRecorder`` marks those)."""
+
     retrying: list[tuple[int, datetime, str]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     # The subset of ``failed`` the server refused permanently (5xx): the address is flagged.
@@ -186,16 +185,14 @@ class _Outcome:
     released: list[int] = field(default_factory=list)
     # Released rows per day they were counted on (DELIVERY_MAX_PER_DAY): given back.
     given_back: Counter[date] = field(default_factory=Counter)
-    last_accepted: float | None = None
 
     @property
     def count(self) -> int:
-        return len(self.sent) + len(self.retrying) + len(self.failed) + len(self.released)
+        return len(self.retrying) + len(self.failed) + len(self.released)
 
 
 # The statements are built once; building and cache-keying them per batch showed up in
 # profiles. They are immutable, so sharing them between threads and workers is safe.
-_NOW = bindparam("now", type_=ITEMS.c.claimed_at.type)
 _OURS = and_(ITEMS.c.claimed_by == bindparam("claimer"), ITEMS.c.state == DeliveryState.sending)
 
 
@@ -237,11 +234,6 @@ def _claim_sql(dialect: str) -> str:
     )
 
 
-_MARK_SENT = (
-    update(ITEMS)
-    .where(ITEMS.c.id.in_(bindparam("ids", expanding=True)), _OURS)
-    .values(state=DeliveryState.sent, sent_at=_NOW, next_attempt_at=None, last_error="")
-)
 _MARK_RETRYING = (
     update(ITEMS)
     .where(ITEMS.c.id == bindparam("b_id"), _OURS)
@@ -712,8 +704,6 @@ class Deliverer:
     def _record(self, session: Session, claimer: str, outcome: _Outcome, *, commit: bool = True) -> None:
         """Write outcomes, only for rows this worker still owns."""
         now = self.clock()
-        if outcome.sent:
-            session.execute(_MARK_SENT, {"ids": outcome.sent, "claimer": claimer, "now": now})
         if outcome.retrying:
             session.execute(
                 _MARK_RETRYING,
