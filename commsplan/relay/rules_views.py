@@ -7,6 +7,8 @@ in one step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -73,17 +75,12 @@ def rule_create() -> Response | tuple[str, int]:
         if not text_problem(pattern):
             form.pattern.data = " ".join(pattern.split())[:200]
         form.next.data = _next_url()
-    if form.validate_on_submit():
-        try:
-            services.create_rule(db.session, _data(form), current_user)
-        except services.RuleError as error:
-            form.pattern.errors = [*form.pattern.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("Regeln är sparad."), "success")
-            return redirect(_next_url())
-    status = 422 if request.method == "POST" else 200
-    return _form_page(form, _("Ny mappningsregel"), status)
+    saved = _save(
+        form, lambda: services.create_rule(db.session, _data(form), current_user), _("Regeln är sparad.")
+    )
+    if saved is not None:
+        return saved
+    return _form_page(form, _("Ny mappningsregel"), 422 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:rule_id>/edit", methods=["GET", "POST"])
@@ -93,17 +90,25 @@ def rule_edit(rule_id: int) -> Response | tuple[str, int]:
     form.fill_choices(db.session)
     if request.method == "GET":
         form.next.data = _next_url()
-    if form.validate_on_submit():
-        try:
-            services.update_rule(db.session, rule, _data(form))
-        except services.RuleError as error:
-            form.pattern.errors = [*form.pattern.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("Regeln är ändrad."), "success")
-            return redirect(_next_url())
-    status = 422 if request.method == "POST" else 200
-    return _form_page(form, _("Ändra mappningsregel"), status)
+    saved = _save(form, lambda: services.update_rule(db.session, rule, _data(form)), _("Regeln är ändrad."))
+    if saved is not None:
+        return saved
+    return _form_page(form, _("Ändra mappningsregel"), 422 if request.method == "POST" else 200)
+
+
+def _save(form: RuleForm, save: Callable[[], object], done: str) -> Response | None:
+    """On a valid POST: ``save()``, commit, say ``done`` and go back; None when the form
+    is to be shown again (a rule the service refuses gets its reason on the pattern)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        save()
+    except services.RuleError as error:
+        form.pattern.errors = [*form.pattern.errors, str(error)]
+        return None
+    db.session.commit()
+    flash(done, "success")
+    return redirect(_next_url())
 
 
 @bp.route("/<int:rule_id>/delete", methods=["GET", "POST"])
