@@ -202,12 +202,16 @@ def _claim_sql(dialect: str) -> str:
 
     Hand-written, like ``_SentRecorder``'s mark: through the ORM/Core layer the claim
     cost about as much per row as the rest of sending a mail (issue 10's benchmark).
-    Parameters in order: now, claimer, now, stale_before, limit. On PostgreSQL rows
-    another worker is claiming right now are skipped, not waited for.
+    Parameters in order: now, claimer, now, stale_before, limit (``"libpq"``: $1 now,
+    $2 claimer, $3 stale_before, $4 limit). On PostgreSQL rows another worker is
+    claiming right now are skipped, not waited for.
     """
     t, c = ITEMS.name, ITEMS.c
     sending = DeliveryState.sending.name
-    p = "%s" if dialect == "postgresql" else "?"
+    if dialect == "libpq":
+        now, claimer, stale, limit = "$1", "$2", "$3", "$4"
+    else:
+        now = claimer = stale = limit = "%s" if dialect == "postgresql" else "?"
     returning = ", ".join(
         column.name
         for column in (
@@ -221,16 +225,16 @@ def _claim_sql(dialect: str) -> str:
             c.priority,
         )
     )
-    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    lock = "" if dialect == "sqlite" else " FOR UPDATE SKIP LOCKED"
     return (
         f"UPDATE {t} SET {c.state.name} = '{sending}', {c.attempts.name} = {c.attempts.name} + 1, "  # noqa: S608 - our names only
-        f"{c.claimed_at.name} = {p}, {c.claimed_by.name} = {p} "
+        f"{c.claimed_at.name} = {now}, {c.claimed_by.name} = {claimer} "
         f"WHERE {c.id.name} IN (SELECT {c.id.name} FROM {t} "
         # Verbatim first term: the partial index's predicate.
         f"WHERE {PENDING_PREDICATE} AND (({c.state.name} != '{sending}' AND "
-        f"({c.next_attempt_at.name} IS NULL OR {c.next_attempt_at.name} <= {p})) OR "
-        f"({c.state.name} = '{sending}' AND {c.claimed_at.name} < {p})) "
-        f"ORDER BY {c.priority.name}, {c.id.name} LIMIT {p}{lock}) RETURNING {returning}"
+        f"({c.next_attempt_at.name} IS NULL OR {c.next_attempt_at.name} <= {now})) OR "
+        f"({c.state.name} = '{sending}' AND {c.claimed_at.name} < {stale})) "
+        f"ORDER BY {c.priority.name}, {c.id.name} LIMIT {limit}{lock}) RETURNING {returning}"
     )
 
 
@@ -295,6 +299,72 @@ class Pacer:
 
 
 _MARK_STATEMENT = b"commsplan_mark_sent"
+_CLAIM_STATEMENT = b"commsplan_claim"
+
+
+class _PgChannel:
+    """A PostgreSQL connection of the drain's own, driven without waiting.
+
+    Autocommit (each statement is its own transaction), statements prepared once per
+    connection and run through libpq directly (psycopg's cursor spent four times the
+    CPU of the mark adapting its parameters), sent with libpq's asynchronous API while
+    the connection's socket sits in the drain's selector with ``owner`` as its data: the
+    loop goes on with the SMTP connections and ``on_readable`` hands over the result
+    when it has come. One statement at a time.
+
+    Commits use ``synchronous_commit=off``: a commit is visible at once and survives a
+    crash of this worker, which is what claims and marks are for; only a crash of the
+    database server itself could lose the last fraction of a second of them, which would
+    put claimed rows back in the queue or send marked mails again, never lose a mail.
+    """
+
+    def __init__(
+        self, engine: Engine, selector: selectors.BaseSelector, owner: object, statements: dict[bytes, str]
+    ):
+        self.busy = False
+        self.selector = selector
+        self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        driver = self._connection.connection.driver_connection
+        driver.execute("SET synchronous_commit TO off")
+        self._pq = driver.pgconn
+        for name, sql in statements.items():
+            prepared = self._pq.prepare(name, sql.encode())
+            state = prepared.error_field(pq.DiagnosticField.SQLSTATE)
+            if prepared.status != pq.ExecStatus.COMMAND_OK and state != b"42P05":  # 42P05: prepared before
+                raise RuntimeError(prepared.error_message.decode("utf-8", "replace"))
+        selector.register(self._pq.socket, selectors.EVENT_READ, owner)
+
+    def send(self, statement: bytes, values: Sequence[bytes]) -> None:
+        assert not self.busy, "one statement at a time"
+        self._pq.send_query_prepared(statement, values)  # blocking mode: written out in full
+        self.busy = True
+
+    def on_readable(self) -> Any:
+        """The statement's result once it has come (raises if it failed), else None."""
+        self._pq.consume_input()
+        return None if self._pq.is_busy() else self._finish()
+
+    def _finish(self) -> Any:
+        """Collect the statement's results, waiting for them if need be."""
+        error = found = None
+        while (result := self._pq.get_result()) is not None:
+            if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+                found = result
+            else:
+                error = result.error_message.decode("utf-8", "replace")
+        self.busy = False
+        if error is not None:
+            raise RuntimeError(error)
+        return found
+
+    def close(self) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(self._pq.socket)
+        with contextlib.suppress(Exception):  # back to the pool as it came
+            if self.busy:
+                self._finish()
+            self._connection.connection.driver_connection.execute("RESET synchronous_commit")
+        self._connection.close()
 
 
 class _SentRecorder:
@@ -303,21 +373,27 @@ class _SentRecorder:
     This is the hot path of the group commit: one ``UPDATE … WHERE id IN (…)`` is one
     statement and one commit (a single round trip on PostgreSQL), its SQL text is built
     once per number of ids so the driver's statement cache (sqlite3) or prepared
-    statements (psycopg) skip parsing, and no ORM object is made. On PostgreSQL the
-    connection commits with ``synchronous_commit=off``: the commit is visible at once
-    and survives a crash of this worker, which is what the mark is for; only a crash of
-    the database server itself could lose the last fraction of a second of marks, which
-    would send those mails again, never lose them.
+    statements (psycopg) skip parsing, and no ORM object is made.
+
+    On SQLite a mark is done when ``start`` returns. On PostgreSQL ``start`` only sends
+    it (``_PgChannel``) and the drain goes on with the other connections until
+    ``on_readable`` reports it committed: waiting for each round trip stalled every
+    connection (issue 10's benchmark).
     """
 
-    def __init__(self, engine: Engine, claimer: str) -> None:
+    def __init__(self, engine: Engine, claimer: str, selector: selectors.BaseSelector) -> None:
         self.engine = engine
         self.claimer = claimer
         self.dialect = engine.dialect
+        self.selector = selector
+        self.in_flight = 0  # ids sent to PostgreSQL whose commit has not been reported
+        # PostgreSQL: a mark goes out as soon as there is one to make, so its round trip
+        # overlaps the connection's next commands; the marks accepted meanwhile go with the next.
+        self.eager = self.dialect.name == "postgresql"
         self._bind_now = ITEMS.c.sent_at.type.bind_processor(engine.dialect) or (lambda value: value)
         self._connection: Any = None
-        self._raw: Any = None
-        self._pq: Any = None  # PostgreSQL: the connection's libpq handle
+        self._raw: Any = None  # SQLite: the connection's cursor
+        self._channel: _PgChannel | None = None
         self._sql: dict[int, str] = {}
 
     def _statement(self, count: int) -> str:
@@ -337,45 +413,101 @@ class _SentRecorder:
             self._sql[count] = sql
         return sql
 
-    def _open(self) -> None:
-        self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        # One cursor for every mark: making one per statement cost more than the UPDATE.
-        self._raw = self._connection.connection.driver_connection.cursor()
-        if self.dialect.name == "postgresql":
-            self._raw.execute("SET synchronous_commit TO off")
-            # Prepared once per connection and run through libpq directly: psycopg's
-            # cursor spent four times the CPU of the statement adapting its parameters.
-            self._pq = self._connection.connection.driver_connection.pgconn
-            prepared = self._pq.prepare(_MARK_STATEMENT, self._statement(0).encode())
-            state = prepared.error_field(pq.DiagnosticField.SQLSTATE)
-            if prepared.status != pq.ExecStatus.COMMAND_OK and state != b"42P05":  # 42P05: prepared before
-                raise RuntimeError(prepared.error_message.decode("utf-8", "replace"))
-
-    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
-        if self._raw is None:
-            self._open()
+    def start(self, ids: Sequence[int], now: datetime) -> bool:
+        """Record ``ids`` as sent; True if that is done, False if ``on_readable`` will say."""
+        assert not self.in_flight, "one mark at a time"
         stamp = self._bind_now(now)
         if self.dialect.name == "postgresql":
-            values = [
-                stamp.isoformat().encode(),
-                self.claimer.encode(),
-                b"{%s}" % b",".join(b"%d" % i for i in ids),
-            ]
-            result = self._pq.exec_prepared(_MARK_STATEMENT, values)
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                raise RuntimeError(result.error_message.decode("utf-8", "replace"))
-        else:
-            self._raw.execute(self._statement(len(ids)), (stamp, self.claimer, *ids))
+            if self._channel is None:
+                self._channel = _PgChannel(
+                    self.engine, self.selector, self, {_MARK_STATEMENT: self._statement(0)}
+                )
+            ids_array = b"{%s}" % b",".join(b"%d" % i for i in ids)
+            self._channel.send(
+                _MARK_STATEMENT, [stamp.isoformat().encode(), self.claimer.encode(), ids_array]
+            )
+            self.in_flight = len(ids)
+            return False
+        if self._raw is None:
+            self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # One cursor for every mark: making one per statement cost more than the UPDATE.
+            self._raw = self._connection.connection.driver_connection.cursor()
+        self._raw.execute(self._statement(len(ids)), (stamp, self.claimer, *ids))
+        return True
+
+    def on_readable(self) -> int:
+        """PostgreSQL answered: how many ids the mark in flight committed (0: not yet)."""
+        assert self._channel is not None
+        if self._channel.on_readable() is None:
+            return 0
+        count, self.in_flight = self.in_flight, 0
+        return count
 
     def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
         if self._connection is not None:
             connection, raw = self._connection, self._raw
             self._connection, self._raw = None, None
-            with contextlib.suppress(Exception):  # back to the pool as it came
-                if self.dialect.name == "postgresql":
-                    connection.connection.driver_connection.execute("RESET synchronous_commit")
+            with contextlib.suppress(Exception):
                 raw.close()
             connection.close()
+
+
+class _ClaimAhead:
+    """PostgreSQL: the next batch is claimed while the mails of the last one are sent.
+
+    The claim is the same statement as ``Deliverer.claim``'s, run on a ``_PgChannel``; on
+    a large queue it took about a third of the drain's time, during which no connection
+    was served. Not used with ``DELIVERY_MAX_PER_DAY``, whose quota row is locked in the
+    claim's transaction.
+    """
+
+    def __init__(self, engine: Engine, claimer: str, selector: selectors.BaseSelector, lease: timedelta):
+        self.claimer = claimer.encode()
+        self.lease = lease
+        self._bind_time = ITEMS.c.claimed_at.type.bind_processor(engine.dialect) or (lambda value: value)
+        self._channel = _PgChannel(engine, selector, self, {_CLAIM_STATEMENT: _claim_sql("libpq")})
+
+    @property
+    def in_flight(self) -> bool:
+        return self._channel.busy
+
+    def start(self, now: datetime, limit: int) -> None:
+        stamp, stale = self._bind_time(now), self._bind_time(now - self.lease)
+        self._channel.send(
+            _CLAIM_STATEMENT,
+            [stamp.isoformat().encode(), self.claimer, stale.isoformat().encode(), b"%d" % limit],
+        )
+
+    def on_readable(self) -> list[Claimed] | None:
+        """The claimed rows once PostgreSQL has answered, else None."""
+        result = self._channel.on_readable()
+        if result is None:
+            return None
+        claimed_at = time.monotonic()
+        claimed = []
+        for i in range(result.ntuples):
+            value = functools.partial(result.get_value, i)
+            claimed.append(
+                Claimed(
+                    int(value(0)),
+                    int(value(1)),
+                    value(2).decode(),
+                    value(3).decode(),
+                    json.loads(value(4) or b"null") or {},
+                    value(5).decode(),
+                    int(value(6)),
+                    int(value(7)),
+                    claimed_at,
+                )
+            )
+        claimed.sort(key=lambda c: (c.priority, c.id))
+        return claimed
+
+    def close(self) -> None:
+        self._channel.close()
 
 
 class Deliverer:
@@ -446,11 +578,15 @@ class Deliverer:
         selector = selectors.DefaultSelector()
         pipes = [SmtpPipe(settings, selector) for _ in range(settings.connections)]
         owes = dict.fromkeys(pipes, False)  # its last accepted mail is not recorded yet
+        covered: list[SmtpPipe] = []  # the connections whose mails the mark in flight records
         slots: list[tuple[float, bool] | None] = [None] * len(pipes)  # rate limits: see _slot_open
         paced = bool(self._worker_pacer.interval or any(p.interval for p in self._connection_pacers))
-        recorder = _SentRecorder(self.engine, self.name)
+        recorder = _SentRecorder(self.engine, self.name, selector)
+        ahead: _ClaimAhead | None = None
         busy, check_deadlines_at = False, 0.0
         try:
+            if self.engine.dialect.name == "postgresql" and not settings.max_per_day:
+                ahead = _ClaimAhead(self.engine, self.name, selector, settings.lease)
             with Session(self.engine) as session:
                 while True:
                     now = time.monotonic()
@@ -462,25 +598,23 @@ class Deliverer:
                         else:
                             self._release(pending, item)
                     waiting = pending.count
-                    want_more = not (exhausted or halted) and len(ready) < settings.batch_size
+                    want_more = (
+                        not (exhausted or halted or (ahead and ahead.in_flight))
+                        and len(ready) < settings.batch_size
+                    )
                     flush_due = waiting >= settings.batch_size or (
                         waiting and (not (busy or ready) or now - last_flush > 0.5)
                     )
                     if want_more or flush_due:
                         self._record(session, self.name, pending, commit=False)
-                        batch = self.claim(session, self.name, commit=False) if want_more else []
-                        templates = self._templates_for(session, batch)
+                        if want_more and ahead is not None:
+                            ahead.start(self.clock(), settings.batch_size)
+                        elif want_more:
+                            batch = self.claim(session, self.name, commit=False)
+                            exhausted = self._take(session, batch, ready, total)
                         session.commit()
                         total.absorb(pending)
                         pending, last_flush = _Outcome(), now
-                        exhausted = exhausted or (want_more and not batch)
-                        if not total.claimed and len(batch) >= settings.batch_size:
-                            self._refresh_statistics()  # a fan-out has just been queued
-                        total.claimed += len(batch)
-                        for claimed in batch:
-                            heapq.heappush(
-                                ready, (claimed.priority, claimed.id, claimed, templates[claimed.message_id])
-                            )
                     if ready and not halted:
                         for index, pipe in enumerate(pipes):
                             while pipe.free and ready and unreachable is None:
@@ -488,19 +622,23 @@ class Deliverer:
                                     break
                                 item, template = heapq.heappop(ready)[2:]
                                 unreachable = self._start(pipe, item, template, pending, budget)
-                    if accepted and (
-                        any(owes[pipe] and pipe.phase is Phase.ready for pipe in pipes)
-                        or not busy
-                        or now - accepted_since > RECORD_WITHIN
+                    if (
+                        accepted
+                        and not recorder.in_flight
+                        and (
+                            recorder.eager
+                            or any(owes[pipe] and pipe.phase is Phase.ready for pipe in pipes)
+                            or not busy
+                            or now - accepted_since > RECORD_WITHIN
+                        )
                     ):
                         # Before the final dot of a connection whose last mail is not
                         # recorded: each connection then has at most one mail the server
                         # holds and the database does not know about.
-                        recorder.mark_sent(accepted, self.clock())
-                        total.sent += len(accepted)
-                        total.last_accepted = last_accepted
+                        covered = [pipe for pipe in pipes if owes[pipe]]
+                        if recorder.start(accepted, self.clock()):
+                            self._recorded(total, len(accepted), last_accepted, owes, covered)
                         accepted = []
-                        owes = dict.fromkeys(pipes, False)
                     for pipe in pipes:
                         if pipe.phase is Phase.ready and not owes[pipe]:
                             if stop.is_set():
@@ -514,10 +652,20 @@ class Deliverer:
                                 self._retry_or_fail(pending, item, describe(exc))
                     busy = any(pipe.busy for pipe in pipes)
                     finished = exhausted or stop.is_set() or unreachable is not None
-                    if finished and not (busy or ready or accepted):  # the next turn records those
-                        break
-                    timeout = self._timeout(slots, busy, bool(ready), now)
+                    on_database = bool(recorder.in_flight or (ahead and ahead.in_flight))
+                    if finished and not (busy or ready or accepted or on_database):
+                        break  # (accepted mails are recorded in the next turn)
+                    timeout = self._timeout(slots, busy or on_database, bool(ready), now)
                     for key, _mask in selector.select(timeout):
+                        if key.data is recorder:
+                            if recorded := recorder.on_readable():
+                                self._recorded(total, recorded, last_accepted, owes, covered)
+                            continue
+                        if key.data is ahead:
+                            if (batch := ahead.on_readable()) is not None:
+                                exhausted = self._take(session, batch, ready, total)
+                                session.commit()  # ends the read of new messages, if any
+                            continue
                         for event in key.data.on_readable():
                             if event.kind == "accepted":
                                 if not accepted:
@@ -542,10 +690,42 @@ class Deliverer:
         finally:
             for pipe in pipes:
                 pipe.close()
-            selector.close()
             recorder.close()
+            if ahead is not None:
+                ahead.close()
+            selector.close()
         total.connection_failed = unreachable is not None
         return total
+
+    def _take(
+        self,
+        session: Session,
+        batch: list[Claimed],
+        ready: list[tuple[int, int, Claimed, MessageTemplate | str]],
+        total: DrainResult,
+    ) -> bool:
+        """Queue a claimed batch for sending, urgent first; True if it was empty (all claimed)."""
+        templates = self._templates_for(session, batch)
+        if not total.claimed and len(batch) >= self.settings.batch_size:
+            self._refresh_statistics()  # a fan-out has just been queued
+        total.claimed += len(batch)
+        for claimed in batch:
+            heapq.heappush(ready, (claimed.priority, claimed.id, claimed, templates[claimed.message_id]))
+        return not batch
+
+    @staticmethod
+    def _recorded(
+        total: DrainResult,
+        count: int,
+        last_accepted: float,
+        owes: dict[SmtpPipe, bool],
+        covered: list[SmtpPipe],
+    ) -> None:
+        """A mark committed: its mails are sent, its connections may send their next final dot."""
+        total.sent += count
+        total.last_accepted = last_accepted
+        for pipe in covered:
+            owes[pipe] = False
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL: ``ANALYZE outbox_item`` when a drain starts on a large backlog.
