@@ -15,8 +15,9 @@ for a second, smaller N (``--compare-n``, default N/4):
 * **peak memory** of that worker (``getrusage`` max RSS, and how much it grew while
   draining);
 * **raw limit**: the same number of connections pushing N identical pre-built messages
-  with the same SMTP code (``SmtpPipe``, one thread), no database and no rendering, and
-  the ratio of the two.
+  with the same SMTP code (``SmtpPipe``, one thread), no database and no rendering,
+  measured just before and just after the worker's run and averaged, and the ratio of
+  the two.
 
 The sink is Postfix's ``smtp-sink`` (aiosmtpd tops out near 200 messages/s and would
 measure itself). Install it with ``apt-get install -y postfix`` (Debian puts it in
@@ -334,6 +335,11 @@ def run_once(n: int, args: argparse.Namespace, port: int, workdir: Path) -> dict
     with app.app_context():
         make_contacts(n)
         count, enqueue_seconds = publish(app.config["SECRET_KEY"])
+        # The raw limit just before and just after the worker's run, averaged: the
+        # machine's other load drifts, and the ratio should not depend on which side of
+        # the worker's run it drifted.
+        settings = DeliverySettings.from_app(app)
+        raw_before = raw_limit(settings, n)
         committed = time.monotonic()
         go_send.send(True)
         report: WorkerReport = reply_recv.recv()
@@ -347,8 +353,8 @@ def run_once(n: int, args: argparse.Namespace, port: int, workdir: Path) -> dict
     if report.errors:
         print("  worker errors:", *report.errors, sep="\n    ")
     seconds = report.last_accepted - committed
-    settings = DeliverySettings.from_app(app)
-    raw, raw_cpu = raw_limit(settings, n)
+    raw_after = raw_limit(settings, n)
+    raw, raw_cpu = ((before + after) / 2 for before, after in zip(raw_before, raw_after, strict=True))
     rate = report.sent / seconds
     return {
         "n": n,
