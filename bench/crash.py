@@ -13,7 +13,7 @@ bound ``kills × DELIVERY_CONNECTIONS``.
 Run from the project root::
 
     .venv/bin/python bench/crash.py                       # SQLite, 10,000 recipients, 5 kills
-    .venv/bin/python bench/crash.py --n 2000 --kills 3 --connections 4
+    .venv/bin/python bench/crash.py --n 2000 --kills 3 --connections 3
     createdb -h 127.0.0.1 -U postgres commsplan_bench
     .venv/bin/python bench/crash.py \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/commsplan_bench
@@ -50,6 +50,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from commsplan import create_app  # noqa: E402
 from commsplan.delivery.models import DeliveryState, OutboxItem  # noqa: E402
+from commsplan.delivery.worker import DEFAULTS  # noqa: E402
 from commsplan.extensions import db  # noqa: E402
 
 _MESSAGE_ID = re.compile(rb"(?im)^Message-ID:\s*(<[^>\r\n]+>)")
@@ -207,7 +208,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="recipients (default 10000)")
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs during the fan-out (default 5)")
     parser.add_argument(
-        "--connections", type=int, default=4, help="DELIVERY_CONNECTIONS (default 4, as the app)"
+        "--connections",
+        type=int,
+        default=DEFAULTS["DELIVERY_CONNECTIONS"],
+        help=f"DELIVERY_CONNECTIONS (default {DEFAULTS['DELIVERY_CONNECTIONS']}, as the app)",
     )
     parser.add_argument("--batch-size", type=int, default=50, help="DELIVERY_BATCH_SIZE (default 50)")
     parser.add_argument("--lease", type=float, default=3.0, help="DELIVERY_LEASE_SECONDS (default 3)")

@@ -37,6 +37,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from commsplan import create_app  # noqa: E402
 from commsplan.delivery.models import OutboxItem  # noqa: E402
+from commsplan.delivery.worker import DEFAULTS  # noqa: E402
 from commsplan.extensions import db  # noqa: E402
 from commsplan.jobs.models import ScheduledJobRun  # noqa: E402
 
@@ -120,7 +121,10 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="PostgreSQL URL (emptied)")
     parser.add_argument("--n", type=int, default=10_000, help="contacts to send to (default 10000)")
     parser.add_argument(
-        "--connections", type=int, default=4, help="SMTP connections per worker (default 4, as the app)"
+        "--connections",
+        type=int,
+        default=DEFAULTS["DELIVERY_CONNECTIONS"],
+        help=f"SMTP connections per worker (default {DEFAULTS['DELIVERY_CONNECTIONS']}, as the app)",
     )
     parser.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
     args = parser.parse_args()
