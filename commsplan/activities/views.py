@@ -25,6 +25,7 @@ from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.i18n import TranslatedLabels
 from commsplan.inputs import InputError, parse_id, parse_int
 from commsplan.notices.forms import to_local_naive, to_utc
 from commsplan.notices.models import Notice
@@ -38,9 +39,9 @@ bp = Blueprint("activities", __name__, url_prefix="/activities")
 @bp.app_context_processor
 def activity_labels() -> dict[str, object]:
     return {
-        "ACTIVITY_KIND_LABELS": ACTIVITY_KIND_LABELS,
-        "ACTIVITY_STATUS_LABELS": ACTIVITY_STATUS_LABELS,
-        "ANSWER_KIND_LABELS": ANSWER_KIND_LABELS,
+        "ACTIVITY_KIND_LABELS": TranslatedLabels(ACTIVITY_KIND_LABELS),
+        "ACTIVITY_STATUS_LABELS": TranslatedLabels(ACTIVITY_STATUS_LABELS),
+        "ANSWER_KIND_LABELS": TranslatedLabels(ANSWER_KIND_LABELS),
     }
 
 
