@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from flask_babel import get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 K = TypeVar("K")
 
@@ -35,3 +40,40 @@ class TranslatedLabels(Mapping[K, str]):
 
     def __len__(self) -> int:
         return len(self._labels)
+
+
+def template_translations() -> dict[str, object]:
+    """``_``, ``gettext`` and ``ngettext`` for one rendering, bound to the catalogue of its
+    locale (a context processor: context variables win over Jinja's globals).
+
+    Flask-Babel's template functions look the locale and catalogue up again on every
+    call, about 50 µs each, and a page with 500 texts spent 25 ms on that alone. These
+    behave as Jinja's "newstyle" gettext does (autoescaping, ``%`` formatting of the
+    keyword arguments, ``num`` for plurals); a macro imported without context still uses
+    Flask-Babel's, with the same result."""
+    translations = get_translations()
+    gettext = _newstyle_gettext(translations.ugettext)
+    return {"_": gettext, "gettext": gettext, "ngettext": _newstyle_ngettext(translations.ungettext)}
+
+
+def _newstyle_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
+    @pass_context
+    def gettext(__context: Context, __string: str, **variables: Any) -> str:
+        text = translate(__string)
+        if __context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalogue, as in Jinja's i18n extension
+        return text % variables
+
+    return gettext
+
+
+def _newstyle_ngettext(translate: Callable[[str, str, int], str]) -> Callable[..., str]:
+    @pass_context
+    def ngettext(__context: Context, __singular: str, __plural: str, __num: int, **variables: Any) -> str:
+        variables.setdefault("num", __num)
+        text = translate(__singular, __plural, __num)
+        if __context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalogue, as in Jinja's i18n extension
+        return text % variables
+
+    return ngettext
