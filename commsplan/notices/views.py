@@ -142,7 +142,7 @@ def notice_list():
         status_value = NoticeStatus(status) if status else None
     except ValueError:
         abort(400, _("Okänt filter."))
-    rows = services.list_notices(db.session, kind_value, status_value)
+    rows = services.notice_rows(db.session, kind_value, status_value)
     return render_template("notices/list.html", notices=rows, kind=kind, status=status)
 
 
