@@ -11,6 +11,7 @@ from flask import Flask, request, session
 
 from commsplan import config
 from commsplan.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+from commsplan.i18n import template_translations
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.context_processor(template_translations)
     csrf.init_app(app)
     limiter.init_app(app)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import calendar as pycalendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from icalendar import Event
 from icalendar.enums import STATUS, TRANSP
-from sqlalchemy import or_, select
+from sqlalchemy import Row, Table, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.activities import services
@@ -20,8 +21,8 @@ from commsplan.activities.models import Activity, ActivityStatus
 from commsplan.feeds import ical
 from commsplan.meetings.models import Occurrence, OccurrenceStatus
 from commsplan.notices.labels import KIND_LABELS, STATUS_LABELS
-from commsplan.notices.models import Notice, NoticeKind, NoticeStatus
-from commsplan.plan.models import Channel, ChannelKind
+from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, notice_group, notice_service
+from commsplan.plan.models import Channel, ChannelKind, Service, StakeholderGroup
 from commsplan.timeutil import STOCKHOLM
 
 
@@ -115,7 +116,23 @@ def _activity_items(
     return items
 
 
-def _notice_moment(notice: Notice) -> tuple[datetime, datetime | None, bool] | None:
+# The columns the calendar shows of a notice: whole Notice objects (bodies, a dozen dates)
+# with their e-services and groups were most of the month page's time.
+_NOTICE_COLUMNS = (
+    Notice.id,
+    Notice.uid,
+    Notice.kind,
+    Notice.title,
+    Notice.status,
+    Notice.release_date,
+    Notice.starts_at,
+    Notice.ends_at,
+    Notice.published_at,
+    Notice.updated_at,
+)
+
+
+def _notice_moment(notice: Row[Any]) -> tuple[datetime, datetime | None, bool] | None:
     if notice.kind is NoticeKind.release and notice.release_date is not None:
         return datetime.combine(notice.release_date, time(0, 0), tzinfo=STOCKHOLM), None, True
     if notice.starts_at is not None:
@@ -125,13 +142,34 @@ def _notice_moment(notice: Notice) -> tuple[datetime, datetime | None, bool] | N
     return None
 
 
+def _linked(
+    session: Session,
+    link: Table,
+    column: str,
+    target: type[Service | StakeholderGroup],
+    notice_ids: list[int],
+) -> dict[int, list[tuple[int, str]]]:
+    """(id, name) of the e-services or groups of each notice, in the plan's order."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    if not notice_ids:
+        return found
+    rows = session.execute(
+        select(link.c.notice_id, target.id, target.name)
+        .join(target, target.id == link.c[column])
+        .where(link.c.notice_id.in_(notice_ids))
+        .order_by(target.position, target.id)
+    )
+    for notice_id, target_id, name in rows:
+        found.setdefault(notice_id, []).append((target_id, name))
+    return found
+
+
 def _notice_items(
     session: Session, start: datetime, end: datetime, wanted: CalendarFilter
 ) -> list[CalendarItem]:
     day_start, day_end = start.astimezone(STOCKHOLM).date(), end.astimezone(STOCKHOLM).date()
-    notices = session.scalars(
-        select(Notice)
-        .options(selectinload(Notice.services), selectinload(Notice.groups))
+    notices = session.execute(
+        select(*_NOTICE_COLUMNS)
         .where(
             or_(
                 Notice.release_date.between(day_start, day_end),
@@ -141,25 +179,30 @@ def _notice_items(
         )
         .order_by(Notice.id)
         .limit(2000)
-    )
-    notices = list(notices)
-    by_notice = services.activities_by_notice(session, [n.id for n in notices], live=True)
-    items = []
+    ).all()
+    shown = []
     for notice in notices:
         moment = _notice_moment(notice)
-        if moment is None:
-            continue
-        begins, ends, all_day = moment
-        if not (begins < end and (ends or begins) >= start):
-            continue
+        if moment is not None and moment[0] < end and (moment[1] or moment[0]) >= start:
+            shown.append((notice, moment))
+    ids = [notice.id for notice, _moment in shown]
+    services_of = _linked(session, notice_service, "service_id", Service, ids)
+    groups_of = _linked(session, notice_group, "group_id", StakeholderGroup, ids)
+    by_notice = services.activities_by_notice(session, ids, live=True)
+    # Translated once per page, not once per notice.
+    kind_labels = {kind: str(label) for kind, label in KIND_LABELS.items()}
+    status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    items = []
+    for notice, (begins, ends, all_day) in shown:
         linked = by_notice.get(notice.id, [])
-        groups = {g.name: g.id for g in notice.groups} | {
+        groups = {name: group_id for group_id, name in groups_of.get(notice.id, [])} | {
             g.group.name: g.group_id for a in linked for g in a.groups
         }
         channels = {c.id: c.name for a in linked for g in a.groups for c in g.channels}
         if wanted.group_id and wanted.group_id not in groups.values():
             continue
-        if wanted.service_id and wanted.service_id not in {s.id for s in notice.services}:
+        notice_services = services_of.get(notice.id, [])
+        if wanted.service_id and wanted.service_id not in {service for service, _name in notice_services}:
             continue
         if wanted.channel and wanted.channel.id not in channels:
             continue
@@ -172,11 +215,11 @@ def _notice_items(
                 begins,
                 ends,
                 all_day,
-                str(KIND_LABELS[notice.kind]),
-                str(STATUS_LABELS[notice.status]),
+                kind_labels[notice.kind],
+                status_labels[notice.status],
                 cancelled=notice.status is NoticeStatus.cancelled,
                 groups=sorted(groups),
-                services=[s.name for s in notice.services],
+                services=[name for _id, name in notice_services],
                 channels=sorted(channels.values()),
                 changed_at=notice.updated_at,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -26,7 +26,7 @@ from commsplan.activities.models import (
     activity_notice,
 )
 from commsplan.auth.models import User
-from commsplan.meetings.models import Occurrence
+from commsplan.meetings.models import MeetingSeries, Occurrence
 from commsplan.notices.mail import one_line
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus
 from commsplan.plan.models import Channel, Contact, Service, StakeholderGroup
@@ -659,16 +659,35 @@ def wording_for_contact(session: Session, notice: Notice, contact: Contact) -> s
 # --- what the pages offer to choose from ---------------------------------------------------
 
 
+class NoticeChoice(NamedTuple):
+    id: int
+    title: str
+
+
+class OccurrenceChoice(NamedTuple):
+    id: int
+    series_title: str
+    start: datetime
+
+
+class PersonChoice(NamedTuple):
+    id: int
+    name: str
+    email: str
+
+
 @dataclass(frozen=True)
 class FormOptions:
-    """The choices of the activity form (recent notices, coming meetings, people)."""
+    """The choices of the activity form (recent notices, coming meetings, people), as the
+    columns the pickers show: hundreds of whole notices and contacts, bodies and all, were
+    half of the form's time."""
 
     groups: list[StakeholderGroup]
     channels: list[Channel]
-    notices: list[Notice]
-    occurrences: list[Occurrence]
-    users: list[User]
-    contacts: list[Contact]
+    notices: list[NoticeChoice]
+    occurrences: list[OccurrenceChoice]
+    users: list[PersonChoice]
+    contacts: list[PersonChoice]
 
 
 def groups_in_use(session: Session) -> list[StakeholderGroup]:
@@ -692,32 +711,51 @@ def services_in_use(session: Session) -> list[Service]:
 def form_options(session: Session, activity: Activity | None, now: datetime) -> FormOptions:
     """What the form offers; the activity's own notices and meeting stay choosable even
     when they fall outside the latest 200 notices or the coming 100 meetings."""
-    notices = list(
-        session.scalars(
-            select(Notice)
+    notices = [
+        NoticeChoice(*row)
+        for row in session.execute(
+            select(Notice.id, Notice.title)
             .where(Notice.status != NoticeStatus.cancelled)
             .order_by(Notice.id.desc())
             .limit(200)
         )
-    )
-    occurrences = list(
-        session.scalars(
-            select(Occurrence).where(Occurrence.start >= now).order_by(Occurrence.start).limit(100)
+    ]
+    occurrences = [
+        OccurrenceChoice(*row)
+        for row in session.execute(
+            select(Occurrence.id, MeetingSeries.title, Occurrence.start)
+            .join(MeetingSeries, MeetingSeries.id == Occurrence.series_id)
+            .where(Occurrence.start >= now)
+            .order_by(Occurrence.start)
+            .limit(100)
         )
-    )
+    ]
     if activity is not None:
-        notices += [n for n in activity.notices if n not in notices]
-        if activity.occurrence is not None and activity.occurrence not in occurrences:
-            occurrences.insert(0, activity.occurrence)
+        shown = {n.id for n in notices}
+        notices += [NoticeChoice(n.id, n.title) for n in activity.notices if n.id not in shown]
+        own = activity.occurrence
+        if own is not None and own.id not in {o.id for o in occurrences}:
+            occurrences.insert(0, OccurrenceChoice(own.id, own.series.title, own.start))
     return FormOptions(
         groups=groups_in_use(session),
         channels=all_channels(session),
         notices=notices,
         occurrences=occurrences,
-        users=list(
-            session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email))
-        ),
-        contacts=list(
-            session.scalars(select(Contact).where(Contact.active.is_(True)).order_by(Contact.name).limit(500))
-        ),
+        users=[
+            PersonChoice(*row)
+            for row in session.execute(
+                select(User.id, User.name, User.email)
+                .where(User.active.is_(True))
+                .order_by(User.name, User.email)
+            )
+        ],
+        contacts=[
+            PersonChoice(*row)
+            for row in session.execute(
+                select(Contact.id, Contact.name, Contact.email)
+                .where(Contact.active.is_(True))
+                .order_by(Contact.name)
+                .limit(500)
+            )
+        ],
     )

@@ -25,6 +25,7 @@ from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.i18n import TranslatedLabels
 from commsplan.inputs import InputError, parse_id, parse_int
 from commsplan.notices.forms import to_local_naive, to_utc
 from commsplan.notices.models import Notice
@@ -38,9 +39,9 @@ bp = Blueprint("activities", __name__, url_prefix="/activities")
 @bp.app_context_processor
 def activity_labels() -> dict[str, object]:
     return {
-        "ACTIVITY_KIND_LABELS": ACTIVITY_KIND_LABELS,
-        "ACTIVITY_STATUS_LABELS": ACTIVITY_STATUS_LABELS,
-        "ANSWER_KIND_LABELS": ANSWER_KIND_LABELS,
+        "ACTIVITY_KIND_LABELS": TranslatedLabels(ACTIVITY_KIND_LABELS),
+        "ACTIVITY_STATUS_LABELS": TranslatedLabels(ACTIVITY_STATUS_LABELS),
+        "ANSWER_KIND_LABELS": TranslatedLabels(ANSWER_KIND_LABELS),
     }
 
 
@@ -72,12 +73,14 @@ def _build_form(template: ChecklistTemplate, activity: Activity | None = None): 
     form = activity_form(options.groups, options.channels, template.active_questions)
     form.notices.choices = [(n.id, f"{n.title} ({n.id})") for n in options.notices]
     form.occurrence.choices = [(0, _("Inget"))] + [
-        (o.id, f"{o.series.title} {o.start.strftime('%Y-%m-%d')}") for o in options.occurrences
+        (o.id, f"{o.series_title} {o.start.strftime('%Y-%m-%d')}") for o in options.occurrences
     ]
+    # Each wording translated once, not once for each of the hundreds of people.
+    as_user, as_contact = _("Användare: %(name)s"), _("Kontakt: %(name)s")
     form.responsible.choices = (
         [("", _("Ingen vald"))]
-        + [(f"u{u.id}", _("Användare: %(name)s", name=u.name or u.email)) for u in options.users]
-        + [(f"c{c.id}", _("Kontakt: %(name)s", name=c.name)) for c in options.contacts]
+        + [(f"u{u.id}", as_user % {"name": u.name or u.email}) for u in options.users]
+        + [(f"c{c.id}", as_contact % {"name": c.name}) for c in options.contacts]
     )
     return form
 

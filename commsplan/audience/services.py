@@ -295,15 +295,21 @@ def resolve(session: Session, scope: NoticeScope) -> list[ResolvedRecipient]:
             for contact in group.contacts:
                 collector.add_contact(contact, reason)
 
-    subscriptions = subscribers_for(session, scope.kind, service_ids, severity=scope.severity)
-    for subscription in subscriptions:
-        if subscription.service is not None:
-            reason = _("Prenumererar på %(service)s", service=subscription.service.name)
-        else:
-            reason = _("Prenumererar på %(kind)s", kind=str(KIND_LABELS[scope.kind]).lower())
-        collector.add_contact(subscription.contact, reason)
+    subscribers = subscribers_for(session, scope.kind, service_ids, severity=scope.severity)
+    # One reason per e-service, not one translation per subscriber: thousands follow a kind.
+    reasons: dict[str | None, str] = {}
+    for subscriber in subscribers:
+        reason = reasons.get(subscriber.service_name)
+        if reason is None:
+            reason = reasons[subscriber.service_name] = (
+                _("Prenumererar på %(service)s", service=subscriber.service_name)
+                if subscriber.service_name is not None
+                else _("Prenumererar på %(kind)s", kind=str(KIND_LABELS[scope.kind]).lower())
+            )
+        if subscriber.active:
+            collector.add(subscriber.email, subscriber.name, subscriber.contact_id, reason)
 
-    _apply_exclusions(session, collector, scope, {s.contact_id for s in subscriptions})
+    _apply_exclusions(session, collector, scope, {s.contact_id for s in subscribers})
     _apply_edits(collector, scope.edits)
     return sorted(collector.found.values(), key=lambda r: (not r.included, (r.name or r.email).lower()))
 

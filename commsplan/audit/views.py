@@ -12,6 +12,7 @@ from commsplan.audit import services
 from commsplan.auth.guard import role_required
 from commsplan.auth.models import Role
 from commsplan.extensions import db
+from commsplan.i18n import TranslatedLabels
 from commsplan.inputs import parse_int, text_problem
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/history")
@@ -75,8 +76,8 @@ def object_label(object_type: str) -> str:
 @bp.app_context_processor
 def audit_labels() -> dict[str, object]:
     return {
-        "AUDIT_ACTION_LABELS": ACTION_LABELS,
-        "AUDIT_EVENT_LABELS": EVENT_LABELS,
+        "AUDIT_ACTION_LABELS": TranslatedLabels(ACTION_LABELS),
+        "AUDIT_EVENT_LABELS": TranslatedLabels(EVENT_LABELS),
         "audit_object_label": object_label,
     }
 

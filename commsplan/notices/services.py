@@ -34,6 +34,7 @@ from commsplan.notices.models import (
     ScheduleEvent,
     Severity,
     UpdateKind,
+    notice_service,
 )
 from commsplan.plan.models import Contact, Service, StakeholderGroup, System
 from commsplan.subscriptions.services import notice_mail_links
@@ -157,6 +158,44 @@ def delete_draft(session: Session, notice: Notice) -> None:
         raise NoticeError(_("Bara utkast kan tas bort. Ställ in eller avsluta meddelandet i stället."))
     session.delete(notice)
     session.flush()
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """A notice as the list page shows it."""
+
+    id: int
+    title: str
+    kind: NoticeKind
+    status: NoticeStatus
+    created_at: datetime
+    service_names: list[str]
+
+
+def notice_rows(
+    session: Session, kind: NoticeKind | None = None, status: NoticeStatus | None = None, limit: int = 200
+) -> list[NoticeRow]:
+    """The latest notices for the list page, newest first, as the columns it shows and the
+    names of their e-services: 200 whole notices with their Service objects cost three
+    times as much as the SQL that finds them."""
+    query = select(Notice.id, Notice.title, Notice.kind, Notice.status, Notice.created_at).order_by(
+        Notice.created_at.desc(), Notice.id.desc()
+    )
+    if kind is not None:
+        query = query.where(Notice.kind == kind)
+    if status is not None:
+        query = query.where(Notice.status == status)
+    found = session.execute(query.limit(limit)).all()
+    names: dict[int, list[str]] = {}
+    if found:
+        for notice_id, name in session.execute(
+            select(notice_service.c.notice_id, Service.name)
+            .join(Service, Service.id == notice_service.c.service_id)
+            .where(notice_service.c.notice_id.in_([row.id for row in found]))
+            .order_by(Service.position, Service.id)
+        ):
+            names.setdefault(notice_id, []).append(name)
+    return [NoticeRow(*row, service_names=names.get(row.id, [])) for row in found]
 
 
 def list_notices(

@@ -29,6 +29,7 @@ from commsplan.auth.guard import public, readable
 from commsplan.extensions import db
 from commsplan.forms import AddressActionForm, ConfirmForm
 from commsplan.httpcache import PublicVersion
+from commsplan.i18n import TranslatedLabels
 from commsplan.inputs import parse_id
 from commsplan.notices import feed, services, texts
 from commsplan.notices.forms import (
@@ -71,11 +72,11 @@ def localtime_filter(value: datetime | None) -> str:
 @bp.app_context_processor
 def notice_labels() -> dict[str, object]:
     return {
-        "KIND_LABELS": KIND_LABELS,
-        "STATUS_LABELS": STATUS_LABELS,
-        "SEVERITY_LABELS": SEVERITY_LABELS,
-        "OUTAGE_STATE_LABELS": OUTAGE_STATE_LABELS,
-        "UPDATE_LABELS": UPDATE_LABELS,
+        "KIND_LABELS": TranslatedLabels(KIND_LABELS),
+        "STATUS_LABELS": TranslatedLabels(STATUS_LABELS),
+        "SEVERITY_LABELS": TranslatedLabels(SEVERITY_LABELS),
+        "OUTAGE_STATE_LABELS": TranslatedLabels(OUTAGE_STATE_LABELS),
+        "UPDATE_LABELS": TranslatedLabels(UPDATE_LABELS),
     }
 
 
@@ -141,7 +142,7 @@ def notice_list():
         status_value = NoticeStatus(status) if status else None
     except ValueError:
         abort(400, _("Okänt filter."))
-    rows = services.list_notices(db.session, kind_value, status_value)
+    rows = services.notice_rows(db.session, kind_value, status_value)
     return render_template("notices/list.html", notices=rows, kind=kind, status=status)
 
 

@@ -12,6 +12,7 @@ from commsplan.audience.services import included
 from commsplan.auth.guard import readable
 from commsplan.extensions import db
 from commsplan.forms import ConfirmForm
+from commsplan.i18n import TranslatedLabels
 from commsplan.inputs import parse_id
 from commsplan.kinds import NoticeKind
 from commsplan.notices import services as notices
@@ -30,7 +31,10 @@ RULE_FORM_PATH = "/relay/rules/new"
 
 @bp.app_context_processor
 def relay_labels() -> dict[str, object]:
-    return {"ITEM_STATE_LABELS": ITEM_STATE_LABELS, "SOURCE_KIND_LABELS": SOURCE_KIND_LABELS}
+    return {
+        "ITEM_STATE_LABELS": TranslatedLabels(ITEM_STATE_LABELS),
+        "SOURCE_KIND_LABELS": TranslatedLabels(SOURCE_KIND_LABELS),
+    }
 
 
 def _rule_form_endpoint() -> str | None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, time, timedelta
+
 from sqlalchemy import func, select
 
 from commsplan.activities import services
 from commsplan.activities.models import Activity, ActivityStatus
 from commsplan.auth.models import Role
+from commsplan.extensions import db
+from commsplan.meetings import services as services_of_meetings
+from commsplan.meetings.services import SeriesData
 from commsplan.notices.models import NoticeKind
 from tests import factories
 from tests.activities.helpers import groups
 from tests.notices.helpers import make_notice
+from tests.test_query_counts import counting_queries
 
 
 def test_coordinator_fills_in_the_checklist_in_the_form(client, auth, session):
@@ -157,3 +163,41 @@ def test_activity_list_pages_and_costs_the_same_for_5_or_60_rows(app, client, au
     second = client.get("/activities/?page=2").get_data(as_text=True)
     assert second.count("/activities/") > 0 and 'rel="prev"' in second
     assert client.get("/activities/?page=-1").status_code == 400
+
+
+def _coming_series(session, title: str) -> None:
+    services_of_meetings.create_series(
+        session,
+        SeriesData(
+            title=title,
+            start_time=time(13, 0),
+            starts_on=date.today() + timedelta(days=1),
+            duration_minutes=60,
+            rrule="FREQ=MONTHLY;COUNT=3",
+            organiser_email="1177etjanster@example.org",
+        ),
+    )
+
+
+def test_the_form_offers_every_coming_meeting_with_the_same_queries_however_many_series(
+    app, client, auth, session
+):
+    auth.login(Role.coordinator)
+
+    def form_queries() -> tuple[int, str]:
+        db.session.remove()
+        with counting_queries(app) as (statements, _loaded):
+            response = client.get("/activities/new")
+        assert response.status_code == 200
+        return len(statements), response.get_data(as_text=True)
+
+    services.ensure_default_templates(session)
+    _coming_series(session, "Nätverk 1")
+    session.commit()
+    few, _page = form_queries()
+    for number in range(2, 8):
+        _coming_series(session, f"Nätverk {number}")
+    session.commit()
+    many, page = form_queries()
+    assert many == few
+    assert all(f"Nätverk {number} " in page for number in range(1, 8))
