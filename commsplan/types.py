@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,15 +51,3 @@ def link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Tabl
             for column, target in (left, right)
         ),
     )
-
-
-def included_on(dialect: str) -> Callable[..., bool]:
-    """Alembic's ``include_object`` for a database of ``dialect``: leaves out of the
-    comparison what the models create on another database only, marked with
-    ``info={"dialect": ...}`` next to ``ddl_if`` (PostgreSQL's trigram indexes)."""
-
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-        wanted = getattr(obj, "info", {}).get("dialect")
-        return wanted is None or wanted == dialect
-
-    return include_object

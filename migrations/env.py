@@ -4,8 +4,6 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from commsplan.types import included_on
-
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -93,8 +91,6 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        if conf_args.get("include_object") is None:
-            conf_args["include_object"] = included_on(connection.dialect.name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

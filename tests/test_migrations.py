@@ -9,7 +9,6 @@ from sqlalchemy import inspect, text
 
 from commsplan import create_app
 from commsplan.extensions import db
-from commsplan.types import included_on
 
 
 def test_upgrade_from_empty_matches_models_and_downgrades(empty_database_url, tmp_path, monkeypatch):
@@ -18,9 +17,7 @@ def test_upgrade_from_empty_matches_models_and_downgrades(empty_database_url, tm
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": included_on(conn.dialect.name)}
-            )
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
             differences = compare_metadata(context, db.metadata)
             assert differences == [], differences
             tables = set(inspect(conn).get_table_names())

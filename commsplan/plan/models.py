@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commsplan.extensions import db
@@ -184,41 +184,12 @@ contact_stakeholder_group = link_table(
 )
 
 
-# The contact columns that searches match anywhere in (plan.crud.search_contacts).
-TRIGRAM_SEARCHED = ("name", "email", "role")
-# The trigram indexes' operator class lives in this extension: created before the tables
-# (create_all: tests, benchmarks) as the migration creates it. In the public schema, and
-# named with it, so a database whose search_path leaves public out (the suite's
-# throw-away schemas) still finds it.
-event.listen(
-    db.metadata,
-    "before_create",
-    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public").execute_if(dialect="postgresql"),
-)
-
-
 class Contact(db.Model):
     """A person who may receive notices."""
 
     # Every list of contacts is ordered by name (and id, for a stable page): with the index
     # a page of 50 reads 50 rows instead of sorting the region's thousands on each visit.
-    # On PostgreSQL, searches (ILIKE '%anna%' over name, address and role) read trigram
-    # indexes instead of matching every row: 30 ms -> 1 ms with 10,000 contacts. SQLite
-    # has no such index; its search is a scan either way.
-    __table_args__ = (
-        Index("ix_contact_name_id", "name", "id"),
-        *(
-            Index(
-                f"ix_contact_{column}_trgm",
-                column,
-                postgresql_using="gin",
-                postgresql_ops={column: "public.gin_trgm_ops"},
-                # ddl_if for create_all, info for Alembic's comparison (migrations/env.py)
-                info={"dialect": "postgresql"},
-            ).ddl_if(dialect="postgresql")
-            for column in TRIGRAM_SEARCHED
-        ),
-    )
+    __table_args__ = (Index("ix_contact_name_id", "name", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
