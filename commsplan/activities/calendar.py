@@ -12,16 +12,18 @@ from typing import Any
 from flask_babel import gettext as _
 from icalendar import Event
 from icalendar.enums import STATUS, TRANSP
-from sqlalchemy import Row, Table, or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from commsplan.activities import services
 from commsplan.activities.labels import ACTIVITY_KIND_LABELS, ACTIVITY_STATUS_LABELS
 from commsplan.activities.models import Activity, ActivityStatus
 from commsplan.feeds import ical
+from commsplan.i18n import TranslatedLabels
 from commsplan.meetings.models import Occurrence, OccurrenceStatus
 from commsplan.notices.labels import KIND_LABELS, STATUS_LABELS
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, notice_group, notice_service
+from commsplan.notices.services import linked_to_notices
 from commsplan.plan.models import Channel, ChannelKind, Service, StakeholderGroup
 from commsplan.timeutil import STOCKHOLM
 
@@ -142,28 +144,6 @@ def _notice_moment(notice: Row[Any]) -> tuple[datetime, datetime | None, bool] |
     return None
 
 
-def _linked(
-    session: Session,
-    link: Table,
-    column: str,
-    target: type[Service | StakeholderGroup],
-    notice_ids: list[int],
-) -> dict[int, list[tuple[int, str]]]:
-    """(id, name) of the e-services or groups of each notice, in the plan's order."""
-    found: dict[int, list[tuple[int, str]]] = {}
-    if not notice_ids:
-        return found
-    rows = session.execute(
-        select(link.c.notice_id, target.id, target.name)
-        .join(target, target.id == link.c[column])
-        .where(link.c.notice_id.in_(notice_ids))
-        .order_by(target.position, target.id)
-    )
-    for notice_id, target_id, name in rows:
-        found.setdefault(notice_id, []).append((target_id, name))
-    return found
-
-
 def _notice_items(
     session: Session, start: datetime, end: datetime, wanted: CalendarFilter
 ) -> list[CalendarItem]:
@@ -186,12 +166,10 @@ def _notice_items(
         if moment is not None and moment[0] < end and (moment[1] or moment[0]) >= start:
             shown.append((notice, moment))
     ids = [notice.id for notice, _moment in shown]
-    services_of = _linked(session, notice_service, "service_id", Service, ids)
-    groups_of = _linked(session, notice_group, "group_id", StakeholderGroup, ids)
+    services_of = linked_to_notices(session, notice_service, "service_id", Service, ids)
+    groups_of = linked_to_notices(session, notice_group, "group_id", StakeholderGroup, ids)
     by_notice = services.activities_by_notice(session, ids, live=True)
-    # Translated once per page, not once per notice.
-    kind_labels = {kind: str(label) for kind, label in KIND_LABELS.items()}
-    status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    kind_labels, status_labels = TranslatedLabels(KIND_LABELS), TranslatedLabels(STATUS_LABELS)
     items = []
     for notice, (begins, ends, all_day) in shown:
         linked = by_notice.get(notice.id, [])

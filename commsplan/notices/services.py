@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, and_, bindparam, cast, delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -172,45 +172,60 @@ class NoticeRow:
     service_names: list[str]
 
 
+def linked_to_notices(
+    session: Session,
+    link: Table,
+    column: str,
+    target: type[Service | StakeholderGroup],
+    notice_ids: Sequence[int],
+) -> dict[int, list[tuple[int, str]]]:
+    """(id, name) of the e-services or groups (``link``: ``notice_service`` or
+    ``notice_group``) of each notice, in the plan's order, without loading the notices."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    if not notice_ids:
+        return found
+    rows = session.execute(
+        select(link.c.notice_id, target.id, target.name)
+        .join(target, target.id == link.c[column])
+        .where(link.c.notice_id.in_(notice_ids))
+        .order_by(target.position, target.id)
+    )
+    for notice_id, target_id, name in rows:
+        found.setdefault(notice_id, []).append((target_id, name))
+    return found
+
+
+def _latest_notices(
+    query: Select[Any], kind: NoticeKind | None, status: NoticeStatus | None, limit: int
+) -> Select[Any]:
+    """The notice list's filter and order: newest first, of one kind or status if given."""
+    query = query.order_by(Notice.created_at.desc(), Notice.id.desc())
+    if kind is not None:
+        query = query.where(Notice.kind == kind)
+    if status is not None:
+        query = query.where(Notice.status == status)
+    return query.limit(limit)
+
+
 def notice_rows(
     session: Session, kind: NoticeKind | None = None, status: NoticeStatus | None = None, limit: int = 200
 ) -> list[NoticeRow]:
     """The latest notices for the list page, newest first, as the columns it shows and the
     names of their e-services: 200 whole notices with their Service objects cost three
     times as much as the SQL that finds them."""
-    query = select(Notice.id, Notice.title, Notice.kind, Notice.status, Notice.created_at).order_by(
-        Notice.created_at.desc(), Notice.id.desc()
-    )
-    if kind is not None:
-        query = query.where(Notice.kind == kind)
-    if status is not None:
-        query = query.where(Notice.status == status)
-    found = session.execute(query.limit(limit)).all()
-    names: dict[int, list[str]] = {}
-    if found:
-        for notice_id, name in session.execute(
-            select(notice_service.c.notice_id, Service.name)
-            .join(Service, Service.id == notice_service.c.service_id)
-            .where(notice_service.c.notice_id.in_([row.id for row in found]))
-            .order_by(Service.position, Service.id)
-        ):
-            names.setdefault(notice_id, []).append(name)
-    return [NoticeRow(*row, service_names=names.get(row.id, [])) for row in found]
+    columns = select(Notice.id, Notice.title, Notice.kind, Notice.status, Notice.created_at)
+    found = session.execute(_latest_notices(columns, kind, status, limit)).all()
+    services_of = linked_to_notices(session, notice_service, "service_id", Service, [row.id for row in found])
+    return [
+        NoticeRow(*row, service_names=[name for _id, name in services_of.get(row.id, [])]) for row in found
+    ]
 
 
 def list_notices(
     session: Session, kind: NoticeKind | None = None, status: NoticeStatus | None = None, limit: int = 200
 ) -> list[Notice]:
-    query = (
-        select(Notice)
-        .options(selectinload(Notice.services))
-        .order_by(Notice.created_at.desc(), Notice.id.desc())
-    )
-    if kind is not None:
-        query = query.where(Notice.kind == kind)
-    if status is not None:
-        query = query.where(Notice.status == status)
-    return list(session.scalars(query.limit(limit)))
+    query = select(Notice).options(selectinload(Notice.services))
+    return list(session.scalars(_latest_notices(query, kind, status, limit)))
 
 
 def missing_for_publish(notice: Notice) -> dict[str, str]:
