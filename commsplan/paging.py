@@ -35,14 +35,26 @@ class Page(Generic[T]):
         return self.page < self.pages
 
 
+def _clamped(page: int, per_page: int, total: int) -> tuple[int, int]:
+    """(page, per_page) within range: a page number past the end gives the last page."""
+    per_page = max(1, per_page)
+    return min(max(1, page), max(1, math.ceil(total / per_page))), per_page
+
+
 def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
     """Run ``stmt`` for one page; a page number past the end gives the last page."""
-    per_page = max(1, per_page)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
+    page, per_page = _clamped(page, per_page, total)
     items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def page_of(items: Sequence[T], page: int, per_page: int) -> Page[T]:
+    """One page of a list already built in memory (one that has to be whole to be sorted
+    or counted, like a notice's resolved recipients), as ``paginate`` pages a query."""
+    page, per_page = _clamped(page, per_page, len(items))
+    shown = items[(page - 1) * per_page : page * per_page]
+    return Page(items=shown, page=page, per_page=per_page, total=len(items))
 
 
 def contains_text(session: Session, text: str, *columns: Any) -> Any:

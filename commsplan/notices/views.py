@@ -52,6 +52,7 @@ from commsplan.notices.labels import (
 from commsplan.notices.markup import render_markdown
 from commsplan.notices.models import Notice, NoticeKind, NoticeStatus, OutageState
 from commsplan.notices.pagecache import PageCache
+from commsplan.paging import page_of
 from commsplan.plan.models import Service, StakeholderGroup, System
 from commsplan.removal import confirm_removal
 from commsplan.timeutil import STOCKHOLM, utcnow
@@ -252,18 +253,16 @@ def notice_recipients(notice_id: int):
                 return redirect(url_for("notices.notice_recipients", notice_id=notice.id))
     people = services.recipients(db.session, notice)
     # A region's notice reaches thousands: the list is shown a page at a time.
-    size = int(current_app.config["PAGE_SIZE"])
-    pages = max(1, -(-len(people) // size))
-    page = min(request.args.get("page", 1, type=parse_id) or 1, pages)
+    page = request.args.get("page", 1, type=parse_id) or 1
+    shown = page_of(people, page, int(current_app.config["PAGE_SIZE"]))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "notices/recipients.html",
         notice=notice,
-        people=people[(page - 1) * size : page * size],
-        total=len(people),
-        page=page,
-        pages=pages,
-        has_next=page < pages,
+        people=shown.items,
+        page=shown.page,
+        pages=shown.pages,
+        has_next=shown.has_next,
         count=len(included(people)),
         form=form,
         action_form=ConfirmForm(),
